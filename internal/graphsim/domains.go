@@ -1,0 +1,3 @@
+package graphsim
+
+func (s *Server) domainRoutes() {}
