@@ -140,7 +140,8 @@ func (s *Server) people(n int) []person {
 			seen[alias] = 1
 		}
 		out = append(out, person{first: f, last: l, alias: alias,
-			employeeID: fmt.Sprintf("%06d", 100000+s.rng.IntN(900000)),
+			// Increasing with gaps: unique, yet not a plain counter.
+			employeeID: fmt.Sprintf("%07d", 1000000+i*7+s.rng.IntN(7)),
 			dept:       departments[s.rng.IntN(len(departments))]})
 	}
 	return out
