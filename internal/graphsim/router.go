@@ -60,6 +60,17 @@ func (r *route) match(segs []string, params map[string]string) bool {
 	return true
 }
 
+// literals counts the pattern's literal segments, which rank overlapping routes.
+func (r *route) literals() int {
+	n := 0
+	for _, p := range r.segs {
+		if !strings.Contains(p, "{") {
+			n++
+		}
+	}
+	return n
+}
+
 // call is one Graph request being served, or one item of a $batch.
 type call struct {
 	s        *Server
@@ -134,16 +145,17 @@ func (s *Server) dispatch(c *call) {
 
 	rel := strings.TrimPrefix(c.r.URL.Path, "/v1.0")
 	segs := strings.Split(strings.Trim(rel, "/"), "/")
+	// The most specific route wins: "users/delta" before "users/{id}".
 	var pathMatched bool
+	best := -1
 	for _, rt := range s.routes {
-		clear(c.params)
-		if !rt.match(segs, c.params) {
+		params := map[string]string{}
+		if !rt.match(segs, params) {
 			continue
 		}
 		pathMatched = true
-		if rt.method == c.r.Method {
-			c.route = rt
-			break
+		if rt.method == c.r.Method && rt.literals() > best {
+			c.route, c.params, best = rt, params, rt.literals()
 		}
 	}
 	if c.route == nil {
