@@ -163,7 +163,8 @@ func (p *filterParser) primary() (evalFn, error) {
 		if err := p.expect(":"); err != nil {
 			return nil, err
 		}
-		inner, err := p.comparison(v)
+		// The body names the range variable again before its operator: m:m eq 'x'.
+		inner, err := p.comparison(p.next())
 		if err != nil {
 			return nil, err
 		}

@@ -78,6 +78,9 @@ type User struct {
 
 	Authenticators []*AuthenticatorMethod
 	TAP            *TAPMethod
+	// MethodsUpdated is when a method was last added or removed through Graph; zero means
+	// only the seeded registrations. The registration report shows it as lastUpdatedDateTime.
+	MethodsUpdated time.Time
 	SignIns        SignInActivity
 
 	// lastChange is the delta sequence of the user's last change.
@@ -198,6 +201,8 @@ type SentMessage struct {
 	ContentType string
 	Content     string
 	To          []string
+	Cc          []string
+	Bcc         []string
 	Headers     map[string]string
 	SaveToSent  bool
 	Accepted    time.Time
