@@ -216,7 +216,8 @@ func (c *call) nextLink(offset int) string {
 	sort.Strings(keys)
 	for _, k := range keys {
 		for _, v := range c.query[k] {
-			q = append(q, url.QueryEscape(k)+"="+url.QueryEscape(v))
+			// Spaces become %20, not '+': parseQuery keeps '+' literal, as OData filters need.
+			q = append(q, url.QueryEscape(k)+"="+strings.ReplaceAll(url.QueryEscape(v), "+", "%20"))
 		}
 	}
 	q = append(q, "$skiptoken="+encodeSkipToken(offset))
