@@ -80,7 +80,8 @@ func (s *Server) inspectTenants(w http.ResponseWriter) {
 	writeJSON(w, http.StatusOK, map[string]any{"tenants": s.Tenants()})
 }
 
-// inspectTenant serves /_sim/tenants/{id}[/users|/managedDevices|/devices|/mail][/{objectId}].
+// inspectTenant serves /_sim/tenants/{id}[/users|/managedDevices|/releasedManagedDevices|/devices|
+// /mail][/{objectId}].
 func (s *Server) inspectTenant(w http.ResponseWriter, r *http.Request, parts []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -103,7 +104,11 @@ func (s *Server) inspectTenant(w http.ResponseWriter, r *http.Request, parts []s
 		}
 	case "managedDevices":
 		for _, id := range t.managedOrd {
-			items = append(items, t.managed[id].props())
+			items = append(items, t.managed[id].inspect())
+		}
+	case "releasedManagedDevices":
+		for _, d := range t.released {
+			items = append(items, d.inspect())
 		}
 	case "devices":
 		for _, id := range t.deviceOrd {

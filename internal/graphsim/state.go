@@ -19,6 +19,7 @@ type Tenant struct {
 	upnIndex    map[string]string
 	managed     map[string]*ManagedDevice
 	managedOrd  []string
+	released    []*ManagedDevice // removed by a completed retire or wipe, kept for inspection
 	devices     map[string]*Device
 	deviceOrd   []string
 	deviceIndex map[string]string // deviceId -> id
@@ -146,6 +147,19 @@ type ManagedDevice struct {
 	// ManagementState follows managementState in the metadata: managed, retirePending, ...
 	ManagementState string
 	Actions         []*DeviceAction
+	// CheckIn is when the device next checks in and carries out its pending remote actions;
+	// zero when none is pending.
+	CheckIn time.Time
+	// Wipe holds the options of the last wipe issued, for the inspection API.
+	Wipe *WipeOptions
+}
+
+// WipeOptions are the parameters a wipe was issued with (the metadata's wipe action).
+type WipeOptions struct {
+	KeepEnrollmentData  bool   `json:"keepEnrollmentData"`
+	KeepUserData        bool   `json:"keepUserData"`
+	MacOSUnlockCode     string `json:"macOsUnlockCode,omitempty"`
+	PersistEsimDataPlan bool   `json:"persistEsimDataPlan"`
 }
 
 // DeviceAction is one entry of a managed device's deviceActionResults.
