@@ -52,6 +52,7 @@ type Domain struct {
 	VerifyCode  string // the MS=msNNNNNNNN value to publish as a TXT record
 	deleting    bool   // forceDelete accepted, completion pending
 	deleteAfter time.Time
+	op          *domainOp // the asynchronous operation behind the domain's state, if any
 }
 
 // User is a directory user.
