@@ -107,6 +107,9 @@ type Server struct {
 	dnsTXT   map[string][]string
 	seqBatch uint64
 
+	clientOnce sync.Once
+	client     *http.Client
+
 	ca      *authority
 	ln      net.Listener
 	srv     *http.Server
@@ -203,6 +206,9 @@ func (s *Server) Close() error {
 	if s.srv == nil {
 		return nil
 	}
+	if s.client != nil {
+		s.client.CloseIdleConnections()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := s.srv.Shutdown(ctx); err != nil {
@@ -244,10 +250,14 @@ func (s *Server) TLSClientConfig() *tls.Config {
 	return &tls.Config{RootCAs: s.certPool(), MinVersion: tls.VersionTLS12}
 }
 
-// HTTPClient returns an HTTP client that trusts the simulator.
+// HTTPClient returns an HTTP client that trusts the simulator. It is shared: its idle
+// connections are closed when the simulator closes.
 func (s *Server) HTTPClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{TLSClientConfig: s.TLSClientConfig(),
-		MaxIdleConnsPerHost: 64, ForceAttemptHTTP2: true}}
+	s.clientOnce.Do(func() {
+		s.client = &http.Client{Transport: &http.Transport{TLSClientConfig: s.TLSClientConfig(),
+			MaxIdleConnsPerHost: 256, ForceAttemptHTTP2: true}}
+	})
+	return s.client
 }
 
 // ServeHTTP routes a request to the inspection API, the token service or Graph.
