@@ -18,6 +18,7 @@ type simOptions struct {
 	caOut     string
 	describe  string
 	timeScale float64
+	people    bool
 }
 
 func newSimCmd(s Streams) *cobra.Command {
@@ -45,6 +46,7 @@ azidentity at the printed authority and Graph URLs and trust the CA file.`,
 	f.StringVar(&opts.caOut, "ca-out", "", "file to write the certificate authority to (default: next to --describe, or sim-ca.pem)")
 	f.StringVar(&opts.describe, "describe", "", "file to write a JSON description of tenants, apps and URLs to")
 	f.Float64Var(&opts.timeScale, "time-scale", 1, "simulated seconds per real second")
+	f.BoolVar(&opts.people, "people", false, "simulate people acting after their source sessions are revoked")
 	return cmd
 }
 
@@ -67,8 +69,13 @@ func simRun(cmd *cobra.Command, s Streams, opts simOptions) error {
 	}
 
 	fmt.Fprintf(s.Err, "seeding %s preset (%d users, seed %d)...\n", opts.preset, opts.users, opts.seed)
-	sim, err := graphsim.New(graphsim.Options{Preset: opts.preset, Users: opts.users, Seed: opts.seed,
-		Listen: opts.listen, TimeScale: opts.timeScale})
+	simOpts := graphsim.Options{Preset: opts.preset, Users: opts.users, Seed: opts.seed,
+		Listen: opts.listen, TimeScale: opts.timeScale}
+	if opts.people {
+		model := graphsim.DefaultPeopleModel()
+		simOpts.People = &model
+	}
+	sim, err := graphsim.New(simOpts)
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,10 @@ type Options struct {
 	EmptyPageRate float64
 	// RequestLogSize bounds the request log kept for the inspection API (default 200,000).
 	RequestLogSize int
+	// People, when set, makes simulated people act after their source sessions are revoked:
+	// register Authenticator and sign in in the target, re-enrol devices, and (some of them)
+	// keep using the source until blocked.
+	People *PeopleModel
 	// TokenLifetime is the real-time lifetime of issued access tokens; zero picks a random
 	// 60 to 90 minutes per token, as Entra does.
 	TokenLifetime time.Duration
@@ -104,8 +108,10 @@ type Server struct {
 	signer  *rsa.PrivateKey
 	// dnsTXT is the simulated public DNS: TXT records by domain name, published through
 	// the inspection API.
-	dnsTXT   map[string][]string
-	seqBatch uint64
+	dnsTXT map[string][]string
+	// peopleStarted records the people whose post-revoke behaviour has been scheduled.
+	peopleStarted map[string]bool
+	seqBatch      uint64
 
 	clientOnce sync.Once
 	client     *http.Client
@@ -130,6 +136,8 @@ func New(opts Options) (*Server, error) {
 		reqlog: newRequestLog(opts.RequestLogSize),
 		done:   make(chan struct{}),
 		dnsTXT: map[string][]string{},
+
+		peopleStarted: map[string]bool{},
 	}
 	if err := s.seed(); err != nil {
 		return nil, fmt.Errorf("seed tenants: %w", err)

@@ -31,6 +31,8 @@ type Tenant struct {
 
 	// changes is the users change log that delta links point into.
 	changes []userChange
+	// byEmployee maps employee ids to user ids, built on first use by simulated people.
+	byEmployee map[string]string
 	// sent is every message accepted by sendMail, in order.
 	sent []*SentMessage
 }

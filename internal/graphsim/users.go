@@ -145,6 +145,7 @@ func (s *Server) revokeSessions(c *call) {
 	}
 	u.SessionsValidFrom = c.now
 	c.tenant.touchUser(u)
+	s.onRevoke(c.tenant, u, c.now)
 	c.json(http.StatusOK, map[string]any{"@odata.context": c.contextURL("Edm.Boolean"), "value": true})
 }
 
