@@ -216,11 +216,17 @@ func (c *call) nextLink(offset int) string {
 	sort.Strings(keys)
 	for _, k := range keys {
 		for _, v := range c.query[k] {
-			q = append(q, url.QueryEscape(k)+"="+url.QueryEscape(v))
+			q = append(q, queryEscape(k)+"="+queryEscape(v))
 		}
 	}
 	q = append(q, "$skiptoken="+encodeSkipToken(offset))
 	return c.s.baseURL + c.r.URL.Path + "?" + strings.Join(q, "&")
+}
+
+// queryEscape escapes a query component for a next link, with %20 for spaces, as Graph's
+// own links have them.
+func queryEscape(v string) string {
+	return strings.ReplaceAll(url.QueryEscape(v), "+", "%20")
 }
 
 // Skip tokens are opaque to clients: an offset in the collection's listing order, wrapped
