@@ -148,23 +148,26 @@ func testBatchEnvelopeRules(t *testing.T, s *Server) {
 		twentyOne = append(twentyOne, revokeItem(fmt.Sprint(i+1), ids[i]))
 	}
 	tests := []struct {
-		name string
-		reqs []map[string]any
+		name    string
+		reqs    []map[string]any
+		message string
 	}{
-		{"21 requests", twentyOne},
-		{"duplicate ids", []map[string]any{revokeItem("a", ids[0]), revokeItem("A", ids[1])}},
-		{"missing id", []map[string]any{revokeItem("", ids[0])}},
-		{"no requests", []map[string]any{}},
+		{"21 requests", twentyOne, "exceeds the limit of 20"},
+		{"duplicate ids", []map[string]any{revokeItem("a", ids[0]), revokeItem("A", ids[1])}, "unique"},
+		{"missing id", []map[string]any{revokeItem("", ids[0])}, "needs an id"},
+		{"no requests", []map[string]any{}, "no requests"},
 		{"unknown dependency", []map[string]any{revokeItem("1", ids[0]),
-			withDeps(revokeItem("2", ids[1]), "9")}},
-		{"cycle", []map[string]any{withDeps(revokeItem("1", ids[0]), "2"), withDeps(revokeItem("2", ids[1]), "1")}},
-		{"missing url", []map[string]any{{"id": "1", "method": "GET"}}},
+			withDeps(revokeItem("2", ids[1]), "9")}, "unknown request id '9'"},
+		{"cycle", []map[string]any{withDeps(revokeItem("1", ids[0]), "2"),
+			withDeps(revokeItem("2", ids[1]), "1")}, "cycle"},
+		{"missing url", []map[string]any{{"id": "1", "method": "GET"}}, "needs a method and a url"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			res := postBatch(t, s, tok, tc.reqs)
-			if res.Status != 400 || res.errorCode() != "BadRequest" {
-				t.Errorf("batch = %d %s, want 400 BadRequest", res.Status, res.Raw)
+			if res.Status != 400 || res.errorCode() != "BadRequest" ||
+				!strings.Contains(string(res.Raw), tc.message) {
+				t.Errorf("batch = %d %s, want 400 BadRequest saying %q", res.Status, res.Raw, tc.message)
 			}
 		})
 	}
@@ -301,7 +304,8 @@ func testBatchReads(t *testing.T, s *Server) {
 	res := postBatch(t, s, tok, []map[string]any{
 		{"id": "list", "method": "GET", "url": "/users?$select=id&$top=5&$filter=accountEnabled eq true&$count=true",
 			"headers": map[string]string{"ConsistencyLevel": "eventual"}},
-		{"id": "count", "method": "GET", "url": "users/$count", "headers": map[string]string{"ConsistencyLevel": "eventual"}},
+		{"id": "count", "method": "GET", "url": "users/$count",
+			"headers": map[string]string{"ConsistencyLevel": "eventual"}},
 		{"id": "missing", "method": "GET", "url": "/users/nobody@contoso.com"},
 		{"id": "forbidden", "method": "PATCH", "url": "/users/" + ids[0],
 			"headers": map[string]string{"Content-Type": "application/json"}, "body": map[string]any{"accountEnabled": false}},

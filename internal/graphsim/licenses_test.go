@@ -96,6 +96,24 @@ func TestLicenses(t *testing.T) {
 		})
 	}
 
+	t.Run("filter by licence", func(t *testing.T) {
+		var want []string
+		locked(s, func() {
+			for _, id := range src.userOrder {
+				if slices.Contains(src.users[id].Licenses, skuID) {
+					want = append(want, id)
+				}
+			}
+		})
+		items, _ := pages(t, s, tok, "/users?$select=id&$top=5&$filter=assignedLicenses/any(x:x/skuId%20eq%20"+skuID+")")
+		var got []string
+		for _, it := range items {
+			got = append(got, it["id"].(string))
+		}
+		if len(want) == len(ids) || !slices.Equal(got, want) {
+			t.Errorf("licensed users = %v, want %v (of %d users)", got, want, len(ids))
+		}
+	})
 	t.Run("no free seats", func(t *testing.T) {
 		locked(s, func() { src.skus[0].Consumed = src.skus[0].Enabled })
 		do(t, s, tok, http.MethodPatch, "/users/"+ids[1], map[string]any{"usageLocation": "GB"})

@@ -188,7 +188,7 @@ func testDeltaRefusedTokens(t *testing.T, s *Server) {
 
 	tests := []struct{ name, path string }{
 		{"garbage", "/users/delta?$deltatoken=not-a-token"},
-		{"edited", "/users/delta?$deltatoken=" + srcToken[:len(srcToken)-2] + "AA"},
+		{"edited", "/users/delta?$deltatoken=" + flipChar(srcToken, len(srcToken)/2)},
 		{"another tenant's", "/users/delta?$deltatoken=" + tgtToken},
 		{"garbage skip token", "/users/delta?$skiptoken=abc"},
 		{"very long", "/users/delta?$deltatoken=" + strings.Repeat("x", 9000)},
@@ -210,4 +210,13 @@ func testDeltaRefusedTokens(t *testing.T, s *Server) {
 			t.Errorf("eight-day-old link = %d %q, want 400 syncStateNotFound", r.Status, r.errorCode())
 		}
 	})
+}
+
+// flipChar changes the character at i to a different base64url character.
+func flipChar(s string, i int) string {
+	c := byte('A')
+	if s[i] == 'A' {
+		c = 'B'
+	}
+	return s[:i] + string(c) + s[i+1:]
 }

@@ -143,18 +143,19 @@ func (s *Server) countUsers(c *call) {
 			"$count is not currently supported without the ConsistencyLevel: eventual header.")
 		return
 	}
-	match := func(map[string]any) bool { return true }
-	if f := c.query.Get("$filter"); f != "" {
-		expr, err := parseFilter(f)
-		if err != nil {
-			c.fail(http.StatusBadRequest, "Request_UnsupportedQuery", err.Error())
-			return
-		}
-		match = expr.eval
+	f := c.query.Get("$filter")
+	if f == "" {
+		c.text(http.StatusOK, strconv.Itoa(len(c.tenant.users)))
+		return
+	}
+	expr, err := parseFilter(f)
+	if err != nil {
+		c.fail(http.StatusBadRequest, "Request_UnsupportedQuery", err.Error())
+		return
 	}
 	n := 0
 	for _, id := range c.tenant.userOrder {
-		if u := c.tenant.users[id]; u != nil && match(u.props()) {
+		if u := c.tenant.users[id]; u != nil && expr.eval(u.props()) {
 			n++
 		}
 	}
@@ -174,8 +175,8 @@ func (c *call) text(status int, body string) {
 func (c *call) findUser() *User {
 	u := c.tenant.userByKey(c.param("id"))
 	if u == nil {
-		c.fail(http.StatusNotFound, "Request_ResourceNotFound",
-			"Resource '"+c.param("id")+"' does not exist or one of its queried reference-property objects are not present.")
+		c.fail(http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+c.param("id")+
+			"' does not exist or one of its queried reference-property objects are not present.")
 	}
 	return u
 }
@@ -211,7 +212,7 @@ func (s *Server) createUser(c *call) {
 		return
 	}
 
-	u := &User{ID: c.s.newID(), Created: c.now, SessionsValidFrom: c.now, PasswordSet: c.now}
+	u := &User{ID: s.newID(), Created: c.now, SessionsValidFrom: c.now, PasswordSet: c.now}
 	if !c.applyUserBody(u, body) {
 		return
 	}

@@ -493,7 +493,8 @@ func testUpdateUser(t *testing.T, s *Server) {
 				}
 			}},
 		{name: "password reset", tok: full,
-			body:   map[string]any{"passwordProfile": map[string]any{"password": "Gh5$kLm9!pQ", "forceChangePasswordNextSignIn": true}},
+			body: map[string]any{"passwordProfile": map[string]any{"password": "Gh5$kLm9!pQ",
+				"forceChangePasswordNextSignIn": true}},
 			status: 204,
 			check: func(t *testing.T, b, u *User) {
 				if !u.PasswordSet.After(b.PasswordSet) {
@@ -530,7 +531,8 @@ func testUpdateUser(t *testing.T, s *Server) {
 			t.Errorf("error does not name the property: %s", r.Raw)
 		}
 		r = do(t, s, full, http.MethodPatch, "/users/"+id, map[string]any{"userPrincipalName": other.UPN})
-		if !strings.Contains(string(r.Raw), "Another object with the same value for property userPrincipalName already exists.") {
+		const taken = "Another object with the same value for property userPrincipalName already exists."
+		if !strings.Contains(string(r.Raw), taken) {
 			t.Errorf("duplicate name message: %s", r.Raw)
 		}
 	})
