@@ -23,13 +23,6 @@ func deviceSim(t *testing.T, seed uint64) *Server {
 	return startSim(t, Options{Seed: seed, Start: simStart, Now: func() time.Time { return frozen }})
 }
 
-// locked runs f with the simulator's state lock held, as handlers do.
-func locked(s *Server, f func()) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f()
-}
-
 // listAll follows @odata.nextLink from path and returns every item.
 func listAll(t *testing.T, s *Server, tok, path string) []map[string]any {
 	t.Helper()

@@ -155,7 +155,8 @@ func (p *filterParser) primary() (evalFn, error) {
 	}
 
 	path := tok
-	// Lambda: collection/any(x:x eq 'v').
+	// Lambda: collection/any(x:x eq 'v') on a string collection, or
+	// collection/any(x:x/member eq v) on a collection of objects.
 	if i := strings.Index(strings.ToLower(path), "/any"); i > 0 && p.peek() == "(" {
 		coll := path[:i]
 		p.next()
@@ -163,8 +164,12 @@ func (p *filterParser) primary() (evalFn, error) {
 		if err := p.expect(":"); err != nil {
 			return nil, err
 		}
-		// The body names the range variable again before its operator: m:m eq 'x'.
-		inner, err := p.comparison(p.next())
+		member := p.next()
+		if rest, ok := strings.CutPrefix(member, v); !ok || (rest != "" && rest[0] != '/') {
+			return nil, fmt.Errorf("Invalid filter clause: the lambda body must start with its "+
+				"variable '%s', found '%s'.", v, member)
+		}
+		inner, err := p.comparison(member)
 		if err != nil {
 			return nil, err
 		}

@@ -223,10 +223,10 @@ func (c *call) nextLink(offset int) string {
 	return c.s.baseURL + c.r.URL.Path + "?" + strings.Join(q, "&")
 }
 
-// queryEscape escapes a query value with %20 for spaces: parseQuery keeps '+' literal, as
-// date-time offsets in filters need, so a next link must not encode spaces as '+'.
-func queryEscape(s string) string {
-	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+// queryEscape escapes a query component for a next link, with %20 for spaces, as Graph's
+// own links have them.
+func queryEscape(v string) string {
+	return strings.ReplaceAll(url.QueryEscape(v), "+", "%20")
 }
 
 // Skip tokens are opaque to clients: an offset in the collection's listing order, wrapped

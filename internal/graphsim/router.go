@@ -20,6 +20,9 @@ type route struct {
 	segs    []string
 	perms   []string
 	handler func(c *call)
+	// unlocked routes run their handler without s.mu: $batch dispatches its items, each of
+	// which takes the lock itself.
+	unlocked bool
 }
 
 // handle registers a route. A pattern segment is a literal (matched case-insensitively, as
@@ -28,6 +31,12 @@ type route struct {
 func (s *Server) handle(name, method, pattern string, perms []string, h func(c *call)) {
 	segs := strings.Split(strings.Trim(pattern, "/"), "/")
 	s.routes = append(s.routes, &route{name: name, method: method, segs: segs, perms: perms, handler: h})
+}
+
+// handleUnlocked registers a route whose handler runs without s.mu held (see route.unlocked).
+func (s *Server) handleUnlocked(name, method, pattern string, perms []string, h func(c *call)) {
+	s.handle(name, method, pattern, perms, h)
+	s.routes[len(s.routes)-1].unlocked = true
 }
 
 // match reports whether the path segments match r, filling params.
@@ -176,6 +185,10 @@ func (s *Server) dispatch(c *call) {
 		return
 	}
 
+	if c.route.unlocked {
+		s.dispatchUnlocked(c)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.runDue()
@@ -184,6 +197,23 @@ func (s *Server) dispatch(c *call) {
 	}
 	c.route.handler(c)
 	s.settle(c)
+}
+
+// dispatchUnlocked admits and settles the call under s.mu, as dispatch does, but runs the
+// handler without it. admit sees the route, so a throttler can charge a $batch envelope
+// nothing or one request, as it chooses.
+func (s *Server) dispatchUnlocked(c *call) {
+	s.mu.Lock()
+	s.runDue()
+	ok := s.admit(c)
+	s.mu.Unlock()
+	if !ok {
+		return
+	}
+	c.route.handler(c)
+	s.mu.Lock()
+	s.settle(c)
+	s.mu.Unlock()
 }
 
 // unknownSegment names the first segment no route knows, for the error message.
@@ -325,8 +355,9 @@ func (c *call) contextURL(fragment string) string {
 	return c.s.GraphURL() + "/$metadata#" + fragment
 }
 
-// parseQuery parses a query string without turning '+' into spaces, which OData filters
-// would not survive.
+// parseQuery parses a query string as Graph does: '+' reads as a space (so a literal plus,
+// as in a date-time offset or an address like a+b@contoso.com, must be sent as %2B), and a
+// component that is not valid percent-encoding is kept as sent rather than dropped.
 func parseQuery(raw string) url.Values {
 	v := url.Values{}
 	for _, part := range strings.Split(raw, "&") {
@@ -334,8 +365,10 @@ func parseQuery(raw string) url.Values {
 			continue
 		}
 		k, val, _ := strings.Cut(part, "=")
-		k, _ = url.PathUnescape(k)
-		if dv, err := url.PathUnescape(val); err == nil {
+		if dk, err := url.QueryUnescape(k); err == nil {
+			k = dk
+		}
+		if dv, err := url.QueryUnescape(val); err == nil {
 			val = dv
 		}
 		v.Add(k, val)
