@@ -284,10 +284,6 @@ type conformanceRow struct {
 	// value in the response and is descended into (others are descended into too, when
 	// present, but not required).
 	nested map[string]string
-	// pending marks endpoints being added on other branches. Until they exist the simulator
-	// answers 400 "Resource not found for the segment", and the row is skipped loudly; once
-	// merged it is checked with no change here. Clear the mark when the endpoint lands.
-	pending bool
 }
 
 var conformanceRows = []conformanceRow{
@@ -295,27 +291,27 @@ var conformanceRows = []conformanceRow{
 	{path: "/users", typeName: "user"},
 	{path: "/users/{user}?$select={userSelect}", typeName: "user", single: true, nested: userNested},
 	{path: "/users/{user}", typeName: "user", single: true},
-	{path: "/users/delta?$select=id,userPrincipalName,accountEnabled", typeName: "user", pending: true},
-	{path: "/deviceManagement/managedDevices", typeName: "managedDevice", nested: managedNested,
-		pending: true},
+	{path: "/users/delta?$select=id,userPrincipalName,accountEnabled", typeName: "user"},
+	{path: "/deviceManagement/managedDevices", typeName: "managedDevice", nested: managedNested},
 	{path: "/deviceManagement/managedDevices/{managed}", typeName: "managedDevice", single: true,
-		nested: managedNested, pending: true},
-	{path: "/users/{user}/managedDevices", typeName: "managedDevice", nested: managedNested,
-		pending: true},
-	{path: "/devices", typeName: "device", pending: true},
-	{path: "/devices/{device}", typeName: "device", single: true, pending: true},
-	{path: "/users/{user}/authentication/methods", typeName: "authenticationMethod", pending: true},
+		nested: managedNested},
+	{path: "/users/{user}/managedDevices", typeName: "managedDevice", nested: managedNested},
+	{path: "/devices", typeName: "device"},
+	{path: "/devices/{device}", typeName: "device", single: true},
+	{path: "/users/{user}/authentication/methods", typeName: "authenticationMethod"},
 	{path: "/users/{user}/authentication/microsoftAuthenticatorMethods",
-		typeName: "microsoftAuthenticatorAuthenticationMethod", pending: true},
+		typeName: "microsoftAuthenticatorAuthenticationMethod"},
 	{path: "/users/{user}/authentication/temporaryAccessPassMethods",
-		typeName: "temporaryAccessPassAuthenticationMethod", pending: true},
+		typeName: "temporaryAccessPassAuthenticationMethod"},
 	{path: "/reports/authenticationMethods/userRegistrationDetails",
-		typeName: "userRegistrationDetails", pending: true},
-	{path: "/domains", typeName: "domain", pending: true},
-	{path: "/domains/{domain}", typeName: "domain", single: true, pending: true},
-	{path: "/domains/{unverified}/verificationDnsRecords", typeName: "domainDnsRecord",
-		pending: true},
-	{path: "/subscribedSkus", typeName: "subscribedSku", pending: true},
+		typeName: "userRegistrationDetails"},
+	{path: "/domains", typeName: "domain"},
+	{path: "/domains/{domain}", typeName: "domain", single: true},
+	{path: "/domains/{unverified}/verificationDnsRecords", typeName: "domainDnsRecord"},
+	{path: "/domains/{domain}/domainNameReferences", typeName: "directoryObject"},
+	{path: "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass",
+		typeName: "temporaryAccessPassAuthenticationMethodConfiguration", single: true},
+	{path: "/subscribedSkus", typeName: "subscribedSku"},
 }
 
 // TestEndpointsConformToMetadata reads every endpoint of the table over HTTP and checks each
@@ -326,21 +322,12 @@ func TestEndpointsConformToMetadata(t *testing.T) {
 	fx := prepareConformance(t, s)
 	tok := token(t, s, "source", "cutover")
 
-	var skipped []string
 	for _, row := range conformanceRows {
 		path := fx.expand(row.path)
 		t.Run(row.path, func(t *testing.T) {
 			resp := do(t, s, tok, http.MethodGet, path, nil)
-			if row.pending && missingEndpoint(resp, row.path) {
-				skipped = append(skipped, row.path)
-				t.Skipf("NOT CHECKED: %s is not served on this branch yet (%s); "+
-					"this row starts checking once the endpoint exists", row.path, resp.Raw)
-			}
 			if resp.Status != http.StatusOK {
 				t.Fatalf("GET %s: %d %s", path, resp.Status, resp.Raw)
-			}
-			if row.pending {
-				t.Logf("%s is served now: clear its pending mark in conformanceRows", row.path)
 			}
 			c := newConformance(md)
 			for i, item := range rowItems(t, row, resp) {
@@ -350,29 +337,6 @@ func TestEndpointsConformToMetadata(t *testing.T) {
 			c.requireFilled(t, row.typeName, row.nested)
 		})
 	}
-	if len(skipped) > 0 {
-		t.Logf("CONFORMANCE INCOMPLETE: %d endpoints not served on this branch, not checked: %s",
-			len(skipped), strings.Join(skipped, ", "))
-	}
-}
-
-// missingEndpoint reports whether the simulator has no route for the row's path: it answers
-// 400 for an unknown segment, or 404 when a shorter route took a literal segment of the path
-// for an id ("/users/delta" read as the user "delta").
-func missingEndpoint(resp graphResponse, pattern string) bool {
-	if resp.Status == http.StatusBadRequest {
-		return strings.Contains(string(resp.Raw), "Resource not found for the segment")
-	}
-	if resp.Status != http.StatusNotFound {
-		return false
-	}
-	path, _, _ := strings.Cut(pattern, "?")
-	for _, seg := range strings.Split(strings.Trim(path, "/"), "/") {
-		if !strings.Contains(seg, "{") && strings.Contains(string(resp.Raw), "Resource '"+seg+"'") {
-			return true
-		}
-	}
-	return false
 }
 
 // rowItems returns the entities of a response: the body itself, or the collection's items,
