@@ -188,13 +188,24 @@ func (c *Client) prepare(req Request) (*prepared, error) {
 	}
 	p := &prepared{req: req, url: u, logPath: rel}
 	if req.Body != nil {
-		if p.body, err = json.Marshal(req.Body); err != nil {
+		if p.body, err = encodeJSON(req.Body); err != nil {
 			return nil, fmt.Errorf("encode %s %s body: %w", req.Method, rel, err)
 		}
 	}
 	p.cost = costOf(req.Method, rel, q)
 	p.charges = c.charges(p.cost)
 	return p, nil
+}
+
+// encodeJSON encodes v without escaping HTML, which message bodies are full of.
+func encodeJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // resolve turns a path or an absolute URL into the URL to send, the path relative to the

@@ -2,10 +2,13 @@ package graph
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -303,5 +306,49 @@ func TestCanceledWaitGivesTokensBack(t *testing.T) {
 	}
 	if !errors.Is(p.wait(ctx, nil), ctx.Err()) {
 		t.Error("wait with no charges ignored the done context")
+	}
+}
+
+// TestConcurrencyCaps: at most MaxInFlight requests of the client are in flight, and at most
+// MailboxConcurrency (4) per mailbox.
+func TestConcurrencyCaps(t *testing.T) {
+	tests := []struct {
+		name string
+		req  func(i int) Request
+		want int64
+	}{
+		{"Client", func(i int) Request { return Request{Path: fmt.Sprintf("/users/u%d", i)} }, 6},
+		{"Mailbox", func(int) Request {
+			return SendMailRequest("it@contoso.com", Message{Subject: "s"}, false)
+		}, 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var cur, peak atomic.Int64
+			_, c := newFakeGraph(t, func(int, *http.Request, []byte) (int, http.Header, string) {
+				n := cur.Add(1)
+				for {
+					p := peak.Load()
+					if n <= p || peak.CompareAndSwap(p, n) {
+						break
+					}
+				}
+				time.Sleep(20 * time.Millisecond)
+				cur.Add(-1)
+				return 202, nil, ""
+			}, func(cfg *Config) { cfg.Limits.MaxInFlight = 6 })
+			var wg sync.WaitGroup
+			for i := range 24 {
+				wg.Go(func() {
+					if _, err := c.Do(t.Context(), tc.req(i)); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			if got := peak.Load(); got > tc.want || got < 2 {
+				t.Errorf("peak concurrency %d, want 2 to %d", got, tc.want)
+			}
+		})
 	}
 }
