@@ -133,8 +133,8 @@ func TestTypedCalls(t *testing.T) {
 			body: `{"disableUserAccounts":false}`},
 		{name: "SendMail", call: func(ctx context.Context, c *Client) error {
 			_, err := c.SendMail(ctx, "it@contoso.com", Message{Subject: "Saturday",
-				Body:         ItemBody{ContentType: "html", Content: "<p>Hi</p>"},
-				ToRecipients: []Recipient{{EmailAddress: EmailAddress{Address: "mary@contoso.com"}}},
+				Body:                   ItemBody{ContentType: "html", Content: "<p>Hi</p>"},
+				ToRecipients:           []Recipient{{EmailAddress: EmailAddress{Address: "mary@contoso.com"}}},
 				InternetMessageHeaders: []InternetHeader{{Name: "X-Cutover-Message", Value: "k1"}}}, false)
 			return err
 		}, status: 202, method: "POST", uri: "/v1.0/users/it@contoso.com/sendMail",
