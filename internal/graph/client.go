@@ -406,7 +406,7 @@ func (c *Client) run(ctx context.Context, p *prepared, send sendFunc) (*Response
 		if !retry {
 			return nil, ge
 		}
-		if c.clock.Now().Add(wait).Sub(start) > budget ||
+		if c.clock.Now().Add(max(wait, ge.RetryAfter)).Sub(start) > budget ||
 			(c.retry.MaxAttempts > 0 && attempt >= c.retry.MaxAttempts) {
 			return nil, ge
 		}

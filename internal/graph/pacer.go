@@ -229,10 +229,15 @@ func (p *Pacer) wait(ctx context.Context, charges []charge) error {
 	var delay time.Duration
 	for _, c := range charges {
 		c.b.adapt(now)
-		n := min(c.n, c.b.lim.Burst())
-		r := c.b.lim.ReserveN(now, n)
-		reservations = append(reservations, r)
-		delay = max(delay, r.DelayFrom(now))
+		// A charge above the burst (a $batch of 20 writes) is reserved in burst-sized parts:
+		// each part queues behind the previous one, so the whole cost is paid.
+		for left := c.n; left > 0; {
+			n := min(left, c.b.lim.Burst())
+			r := c.b.lim.ReserveN(now, n)
+			reservations = append(reservations, r)
+			delay = max(delay, r.DelayFrom(now))
+			left -= n
+		}
 	}
 	if err := p.clock.Sleep(ctx, delay); err != nil {
 		now := p.clock.Now()

@@ -352,3 +352,20 @@ func TestConcurrencyCaps(t *testing.T) {
 		})
 	}
 }
+
+// TestChargeAboveBurstIsPaidInFull: a batch of 20 writes through a bucket with a burst of 5
+// waits for all 20 tokens, not 5.
+func TestChargeAboveBurstIsPaidInFull(t *testing.T) {
+	clock := newFakeClock()
+	p, b := testBucket(clock) // 18.4 writes/s, burst 5
+	for range 2 {
+		if err := p.wait(t.Context(), []charge{{b: b, n: 20}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rate := 20 * 0.92
+	want := time.Duration(float64(40-5) / rate * float64(time.Second))
+	if got := clock.Now().Sub(newFakeClock().now); math.Abs(float64(got-want)) > float64(10*time.Millisecond) {
+		t.Errorf("40 writes took %v, want %v", got, want)
+	}
+}
