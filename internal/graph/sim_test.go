@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,24 +26,67 @@ type simEnv struct {
 
 func startSim(t *testing.T, opts graphsim.Options) *simEnv {
 	t.Helper()
+	env, err := newSimEnv(opts, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { env.s.Close() })
+	return env
+}
+
+func newSimEnv(opts graphsim.Options, dir string) (*simEnv, error) {
 	s, err := graphsim.New(opts)
 	if err != nil {
-		t.Fatalf("new simulator: %v", err)
+		return nil, fmt.Errorf("new simulator: %w", err)
 	}
 	if err := s.Start(); err != nil {
-		t.Fatalf("start simulator: %v", err)
+		return nil, fmt.Errorf("start simulator: %w", err)
 	}
-	t.Cleanup(func() { s.Close() })
-	dir := t.TempDir()
 	caFile := filepath.Join(dir, "ca.pem")
 	if err := s.WriteCA(caFile); err != nil {
-		t.Fatal(err)
+		s.Close()
+		return nil, err
 	}
 	d, err := s.Describe(dir, caFile)
 	if err != nil {
-		t.Fatal(err)
+		s.Close()
+		return nil, err
 	}
-	return &simEnv{s: s, desc: d, caFile: caFile}
+	return &simEnv{s: s, desc: d, caFile: caFile}, nil
+}
+
+// shared is one simulator for the tests that neither move its clock nor depend on state
+// other tests change: starting one costs about a second.
+var shared struct {
+	once sync.Once
+	env  *simEnv
+	dir  string
+	err  error
+}
+
+func sharedSim(t *testing.T) *simEnv {
+	t.Helper()
+	shared.once.Do(func() {
+		shared.dir, shared.err = os.MkdirTemp("", "graph-sim-")
+		if shared.err == nil {
+			shared.env, shared.err = newSimEnv(graphsim.Options{}, shared.dir)
+		}
+	})
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.env
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.env != nil {
+		shared.env.s.Close()
+	}
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
+	}
+	os.Exit(code)
 }
 
 // app returns a tenant (by role) and one of its app registrations.
@@ -94,7 +139,7 @@ func (e *simEnv) client(t *testing.T, cfg Config) *Client {
 }
 
 func TestSimulatorListUsersWithEachCredential(t *testing.T) {
-	env := startSim(t, graphsim.Options{})
+	env := sharedSim(t)
 	for _, kind := range []string{CredentialSecret, CredentialCertificate} {
 		t.Run(kind, func(t *testing.T) {
 			tn, _ := env.app(t, "source", "cutover")
@@ -158,7 +203,7 @@ func TestSimulatorRequestHeaders(t *testing.T) {
 }
 
 func TestSimulatorRevokeAndVerify(t *testing.T) {
-	env := startSim(t, graphsim.Options{})
+	env := sharedSim(t)
 	c := env.client(t, env.config(t, "source", "cutover", CredentialSecret))
 	ctx := t.Context()
 
@@ -196,7 +241,7 @@ func TestSimulatorRevokeAndVerify(t *testing.T) {
 }
 
 func TestSimulatorPermissionDenied(t *testing.T) {
-	env := startSim(t, graphsim.Options{})
+	env := sharedSim(t)
 	c := env.client(t, env.config(t, "source", "cutover-readonly", CredentialSecret))
 	var id string
 	for u, err := range c.ListUsers(t.Context(), ListOptions{}) {
@@ -215,7 +260,7 @@ func TestSimulatorPermissionDenied(t *testing.T) {
 }
 
 func TestSimulatorWrongSecretIsPermanent(t *testing.T) {
-	env := startSim(t, graphsim.Options{})
+	env := sharedSim(t)
 	cfg := env.config(t, "source", "cutover", CredentialSecret)
 	cfg.Getenv = func(string) string { return "not-the-secret" }
 	c := env.client(t, cfg)
@@ -261,7 +306,7 @@ func TestSimulatorRenewsExpiredToken(t *testing.T) {
 // TestSimulatorCancelReachesEveryWorker starts workers that all wait on a nearly empty
 // bucket; cancelling the context must release every one of them promptly.
 func TestSimulatorCancelReachesEveryWorker(t *testing.T) {
-	env := startSim(t, graphsim.Options{})
+	env := sharedSim(t)
 	cfg := env.config(t, "source", "cutover", CredentialSecret)
 	cfg.Limits = Limits{EntraRU: Bucket{Rate: 0.01, Burst: 1}}
 	c := env.client(t, cfg)
@@ -305,7 +350,7 @@ func TestSimulatorCancelReachesEveryWorker(t *testing.T) {
 }
 
 func TestSimulatorDebugLogNeverHoldsTokens(t *testing.T) {
-	env := startSim(t, graphsim.Options{})
+	env := sharedSim(t)
 	var buf bytes.Buffer
 	cfg := env.config(t, "source", "cutover", CredentialSecret)
 	cfg.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
