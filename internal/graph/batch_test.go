@@ -320,7 +320,8 @@ func TestBatchRejectsBadInput(t *testing.T) {
 		}
 	}
 	for name, items := range map[string][]BatchItem{
-		"DuplicateKey":   {{Key: "a", Request: RevokeSignInSessionsRequest("u")}, {Key: "a", Request: RevokeSignInSessionsRequest("v")}},
+		"DuplicateKey": {{Key: "a", Request: RevokeSignInSessionsRequest("u")},
+			{Key: "a", Request: RevokeSignInSessionsRequest("v")}},
 		"UnknownKey":     {{Key: "a", Request: RevokeSignInSessionsRequest("u"), DependsOn: []string{"zz"}}},
 		"ChainTooLong":   chain,
 		"BadLinkInBatch": {{Request: Request{Path: "https://evil.example/v1.0/users"}}},

@@ -72,12 +72,14 @@ func (c *Client) ListUserManagedDevices(ctx context.Context, userID string,
 }
 
 // GetManagedDevice reads one managed device.
-func (c *Client) GetManagedDevice(ctx context.Context, id string, selectProps ...string) (*ManagedDevice, error) {
+func (c *Client) GetManagedDevice(ctx context.Context, id string,
+	selectProps ...string) (*ManagedDevice, error) {
 	if len(selectProps) == 0 {
 		selectProps = append(append([]string{}, ManagedDeviceSelect...), "deviceActionResults")
 	}
 	var d ManagedDevice
-	req := ListOptions{Select: selectProps}.request("/deviceManagement/managedDevices/"+url.PathEscape(id), nil, 0)
+	path := "/deviceManagement/managedDevices/" + url.PathEscape(id)
+	req := ListOptions{Select: selectProps}.request(path, nil, 0)
 	if err := c.doDecode(ctx, req, &d); err != nil {
 		return nil, err
 	}

@@ -71,7 +71,8 @@ func (c *Client) AddDomain(ctx context.Context, name string) (*Domain, error) {
 }
 
 // DomainVerificationRecords lists the DNS records that prove ownership of a domain.
-func (c *Client) DomainVerificationRecords(ctx context.Context, name string) iter.Seq2[DomainDNSRecord, error] {
+func (c *Client) DomainVerificationRecords(ctx context.Context,
+	name string) iter.Seq2[DomainDNSRecord, error] {
 	return Items[DomainDNSRecord](ctx, c, Request{Path: domainPath(name) + "/verificationDnsRecords"})
 }
 
@@ -88,7 +89,8 @@ func (c *Client) VerifyDomain(ctx context.Context, name string) (*Domain, error)
 
 // DomainNameReferences streams the objects that still use the domain; typeCast narrows it
 // ("microsoft.graph.user", "microsoft.graph.group") or is empty for all. Each page costs 4 RU.
-func (c *Client) DomainNameReferences(ctx context.Context, name, typeCast string) iter.Seq2[DirectoryObject, error] {
+func (c *Client) DomainNameReferences(ctx context.Context,
+	name, typeCast string) iter.Seq2[DirectoryObject, error] {
 	p := domainPath(name) + "/domainNameReferences"
 	if typeCast != "" {
 		p += "/" + typeCast
@@ -104,7 +106,8 @@ func (c *Client) DeleteDomain(ctx context.Context, name string) (*Response, erro
 // ForceDeleteDomain renames every reference to the initial domain and deletes the domain,
 // asynchronously (204). disableUserAccounts is always sent because it defaults to true,
 // which would disable every renamed user. It fails above 1,000 references.
-func (c *Client) ForceDeleteDomain(ctx context.Context, name string, disableUserAccounts bool) (*Response, error) {
+func (c *Client) ForceDeleteDomain(ctx context.Context, name string,
+	disableUserAccounts bool) (*Response, error) {
 	return c.Do(ctx, Request{Method: http.MethodPost, Path: domainPath(name) + "/forceDelete",
 		Body: map[string]bool{"disableUserAccounts": disableUserAccounts}, Idempotent: true})
 }
@@ -155,6 +158,7 @@ func SendMailRequest(sender string, m Message, saveToSentItems bool) Request {
 
 // SendMail sends a message (202 Accepted: accepted, not delivered). It is paced per mailbox:
 // 4 concurrent requests and the Exchange rate of 30 messages a minute.
-func (c *Client) SendMail(ctx context.Context, sender string, m Message, saveToSentItems bool) (*Response, error) {
+func (c *Client) SendMail(ctx context.Context, sender string, m Message,
+	saveToSentItems bool) (*Response, error) {
 	return c.Do(ctx, SendMailRequest(sender, m, saveToSentItems))
 }

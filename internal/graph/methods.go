@@ -26,12 +26,14 @@ func methodsPath(userID string, kind string) string {
 
 // ListAuthenticationMethods streams all of a user's methods. The endpoint takes no query
 // options; for the whole population use the registration report instead.
-func (c *Client) ListAuthenticationMethods(ctx context.Context, userID string) iter.Seq2[AuthenticationMethod, error] {
+func (c *Client) ListAuthenticationMethods(ctx context.Context,
+	userID string) iter.Seq2[AuthenticationMethod, error] {
 	return Items[AuthenticationMethod](ctx, c, Request{Path: methodsPath(userID, "methods")})
 }
 
 // ListAuthenticatorMethods streams a user's Microsoft Authenticator registrations.
-func (c *Client) ListAuthenticatorMethods(ctx context.Context, userID string) iter.Seq2[AuthenticationMethod, error] {
+func (c *Client) ListAuthenticatorMethods(ctx context.Context,
+	userID string) iter.Seq2[AuthenticationMethod, error] {
 	return Items[AuthenticationMethod](ctx, c,
 		Request{Path: methodsPath(userID, "microsoftAuthenticatorMethods")})
 }
@@ -84,7 +86,8 @@ func (c *Client) CreateTemporaryAccessPass(ctx context.Context, userID string,
 }
 
 // ListTemporaryAccessPasses streams a user's passes (at most one); the secret is null.
-func (c *Client) ListTemporaryAccessPasses(ctx context.Context, userID string) iter.Seq2[TemporaryAccessPass, error] {
+func (c *Client) ListTemporaryAccessPasses(ctx context.Context,
+	userID string) iter.Seq2[TemporaryAccessPass, error] {
 	return Items[TemporaryAccessPass](ctx, c, Request{Path: methodsPath(userID, "temporaryAccessPassMethods")})
 }
 
@@ -118,6 +121,7 @@ func ListRegistrationDetailsRequest(opts ListOptions) Request {
 }
 
 // ListRegistrationDetails streams the registration report.
-func (c *Client) ListRegistrationDetails(ctx context.Context, opts ListOptions) iter.Seq2[UserRegistrationDetails, error] {
+func (c *Client) ListRegistrationDetails(ctx context.Context,
+	opts ListOptions) iter.Seq2[UserRegistrationDetails, error] {
 	return Items[UserRegistrationDetails](ctx, c, ListRegistrationDetailsRequest(opts))
 }
