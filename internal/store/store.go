@@ -137,6 +137,8 @@ func dsn(path string) string {
 	// NORMAL is durable across application crashes in WAL mode; a power loss can only lose
 	// the last commits, which a rerun of sync or a resumed apply redoes from the journal.
 	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "cache_size(-65536)")
+	q.Add("_pragma", "wal_autocheckpoint(20000)")
 	q.Set("_txlock", "immediate")
 	u := url.URL{Path: filepath.ToSlash(path)}
 	return "file:" + u.EscapedPath() + "?" + q.Encode()
