@@ -85,7 +85,7 @@ func tenantComment(role string) string {
 
 var templateText = template.Must(template.New("cutover.yaml").Funcs(template.FuncMap{
 	"q": quote, "comment": tenantComment,
-	"g": func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) },
+	"g":         func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) },
 	"showScale": func(f float64) bool { return f != 0 && f != 1 },
 	"tenants": func(v TemplateValues) []struct {
 		Role   string

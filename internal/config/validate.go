@@ -211,8 +211,8 @@ func (v *validator) file(n *yaml.Node, key, written string, want pemWant) string
 type pemWant int
 
 const (
-	wantCA          pemWant = iota // one or more certificates
-	wantCertAndKey                 // a certificate and its private key (or a PKCS#12 file)
+	wantCA         pemWant = iota // one or more certificates
+	wantCertAndKey                // a certificate and its private key (or a PKCS#12 file)
 )
 
 func (w pemWant) check(path string, data []byte) string {
