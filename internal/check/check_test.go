@@ -274,7 +274,9 @@ func TestOpaqueTokenFallsBackToTestRequests(t *testing.T) {
 func TestSignInFailure(t *testing.T) {
 	cfg := testConfig(t, nil)
 	refused := &graph.Error{Status: http.StatusUnauthorized, Code: "tokenRequestFailed",
-		Message: "AADSTS7000215: Invalid client secret provided.\nTrace ID: …"}
+		Message: "ClientSecretCredential authentication failed. \nPOST https://login/token\n" +
+			`{"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret ` +
+			`provided. Trace ID: 1 Correlation ID: 2", "error_codes": [7000215]}`}
 	r := run(t, cfg, func(*config.Tenant) *stubSession {
 		return &stubSession{t: t, reply: map[string]error{intunePath: refused}}
 	})

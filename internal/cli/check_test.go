@@ -180,7 +180,7 @@ func TestInitFromSimThenCheck(t *testing.T) {
 				signIn = r
 			}
 		}
-		if signIn == nil || signIn[5] != "no" || !strings.Contains(signIn[6], "sign-in failed") {
+		if signIn == nil || signIn[5] != "no" || !strings.Contains(signIn[6], "sign-in failed: the token service says AADSTS7000215") {
 			t.Errorf("source sign-in row = %v", signIn)
 		}
 	})
