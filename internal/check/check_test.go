@@ -173,7 +173,8 @@ func TestRunNamesMissingPermissionAndStep(t *testing.T) {
 	roles := []string{"User.Read.All", "Device.Read.All", "DeviceManagementManagedDevices.Read.All",
 		"AuditLog.Read.All", "Domain.Read.All", "User.ReadWrite.All", "Device.ReadWrite.All",
 		"DeviceManagementManagedDevices.PrivilegedOperations.All", "DeviceManagementServiceConfig.ReadWrite.All",
-		"Domain.ReadWrite.All", "User.EnableDisableAccount.All"} // no User.RevokeSessions.All: granted by User.ReadWrite.All
+		"Domain.ReadWrite.All", "User.EnableDisableAccount.All"}
+	// No User.RevokeSessions.All: User.ReadWrite.All grants what it does.
 	token := jwt(t, map[string]any{"tid": "x", "roles": roles})
 	r := run(t, cfg, func(*config.Tenant) *stubSession {
 		return &stubSession{t: t, token: token, reply: map[string]error{intunePath: nil, premiumPath: nil}}

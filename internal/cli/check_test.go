@@ -180,7 +180,8 @@ func TestInitFromSimThenCheck(t *testing.T) {
 				signIn = r
 			}
 		}
-		if signIn == nil || signIn[5] != "no" || !strings.Contains(signIn[6], "sign-in failed: the token service says AADSTS7000215") {
+		const want = "sign-in failed: the token service says AADSTS7000215"
+		if signIn == nil || signIn[5] != "no" || !strings.Contains(signIn[6], want) {
 			t.Errorf("source sign-in row = %v", signIn)
 		}
 	})
