@@ -41,6 +41,7 @@ type flags struct {
 	serve      bool
 	inProcess  bool
 	cpuProfile string
+	again      bool
 }
 
 func main() {
@@ -52,6 +53,7 @@ func main() {
 	flag.IntVar(&f.apps, "report-apps", 1, "app registrations per tenant reading the registration report (1-3)")
 	flag.BoolVar(&f.serve, "serve", false, "internal: run the simulator and print its description")
 	flag.BoolVar(&f.inProcess, "in-process", false, "run the simulator inside this process")
+	flag.BoolVar(&f.again, "again", false, "sync a second time (users through delta) and report it too")
 	flag.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
 
@@ -189,6 +191,14 @@ func run(ctx context.Context, f flags) error {
 	results, err := inventory.New(st).Sync(ctx, tenants, inventory.Options{})
 	wall := time.Since(began)
 	report(results, wall, peakHeap.Load(), st.Path())
+	if err != nil || !f.again {
+		return err
+	}
+
+	fmt.Println("\nsecond sync (users through delta, the rest listed again)")
+	began = time.Now()
+	results, err = inventory.New(st).Sync(ctx, tenants, inventory.Options{})
+	report(results, time.Since(began), peakHeap.Load(), st.Path())
 	return err
 }
 
@@ -198,7 +208,7 @@ func clients(desc *graphsim.Description, f flags) ([]inventory.Tenant, error) {
 	var out []inventory.Tenant
 	for _, tn := range desc.Tenants {
 		t := inventory.Tenant{Role: tn.Role}
-		for i, app := range tn.Apps {
+		for _, app := range tn.Apps {
 			if !strings.HasPrefix(app.Name, "cutover") || app.Name == "cutover-readonly" {
 				continue
 			}
@@ -217,7 +227,6 @@ func clients(desc *graphsim.Description, f flags) ([]inventory.Tenant, error) {
 			if len(t.Reports) < f.apps {
 				t.Reports = append(t.Reports, c)
 			}
-			_ = i
 		}
 		out = append(out, t)
 	}
