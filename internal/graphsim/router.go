@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -96,8 +95,6 @@ type call struct {
 	entry    LogEntry
 	status   int
 	inBatch  bool
-	costRU   int
-	costW    int
 	rawToken string
 }
 
@@ -380,12 +377,4 @@ func newRequestID() string {
 	var b [16]byte
 	randRead(b[:])
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
-func atoiDefault(s string, def int) int {
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		return def
-	}
-	return n
 }

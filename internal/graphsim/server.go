@@ -2,7 +2,6 @@ package graphsim
 
 import (
 	"context"
-	"crypto/rsa"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -105,7 +104,6 @@ type Server struct {
 	events  eventQueue
 	reqlog  *requestLog
 	tokens  *tokenService
-	signer  *rsa.PrivateKey
 	// dnsTXT is the simulated public DNS: TXT records by domain name, published through
 	// the inspection API.
 	dnsTXT map[string][]string
