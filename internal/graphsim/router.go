@@ -79,6 +79,8 @@ type call struct {
 	costRU   int
 	costW    int
 	rawToken string
+	// adm is the throttling model's decision (throttle.go), honoured after s.mu is released.
+	adm *admission
 }
 
 // param returns a path parameter, unescaped.
@@ -97,8 +99,11 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := s.newCall(w, r, body)
+	c.entry.InFlight = s.sm.enter()
+	defer s.sm.leave()
+	// Logged in a deferred call: a connection fault ends the handler with a panic.
+	defer func() { s.reqlog.add(c.entry) }()
 	s.dispatch(c)
-	s.reqlog.add(c.entry)
 }
 
 func (s *Server) newCall(w http.ResponseWriter, r *http.Request, body []byte) *call {
@@ -164,6 +169,13 @@ func (s *Server) dispatch(c *call) {
 		return
 	}
 
+	s.serveLocked(c)
+	// Latency and connection faults play out without the lock (deliver, delivery.go).
+	s.deliver(c)
+}
+
+// serveLocked runs due events, admits and runs a call with s.mu held.
+func (s *Server) serveLocked(c *call) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.runDue()

@@ -46,6 +46,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the real clock; nil uses time.Now.
 	Now func() time.Time
+	// Model is the throttling, fault and latency model (model.go). The zero value is the
+	// published large-tenant limits with latency and noise faults off; `cutover sim` starts
+	// from DefaultModel, which turns both on.
+	Model Model
 }
 
 func (o *Options) defaults() {
@@ -106,6 +110,8 @@ type Server struct {
 	// the inspection API.
 	dnsTXT   map[string][]string
 	seqBatch uint64
+	// sm is the throttling, fault and latency model (throttle.go).
+	sm *simModel
 
 	ca      *authority
 	ln      net.Listener
@@ -128,6 +134,11 @@ func New(opts Options) (*Server, error) {
 		done:   make(chan struct{}),
 		dnsTXT: map[string][]string{},
 	}
+	sm, err := newSimModel(opts.Model, opts.Seed, opts.TimeScale, s.clock.Now())
+	if err != nil {
+		return nil, fmt.Errorf("throttling model: %w", err)
+	}
+	s.sm = sm
 	if err := s.seed(); err != nil {
 		return nil, fmt.Errorf("seed tenants: %w", err)
 	}
