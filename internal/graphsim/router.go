@@ -96,6 +96,8 @@ type call struct {
 	status   int
 	inBatch  bool
 	rawToken string
+	// adm is the throttling model's decision (throttle.go), honoured after s.mu is released.
+	adm *admission
 }
 
 // param returns a path parameter, unescaped.
@@ -114,8 +116,11 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := s.newCall(w, r, body)
+	c.entry.InFlight = s.sm.enter()
+	defer s.sm.leave()
+	// Logged in a deferred call: a connection fault ends the handler with a panic.
+	defer func() { s.reqlog.add(c.entry) }()
 	s.dispatch(c)
-	s.reqlog.add(c.entry)
 }
 
 func (s *Server) newCall(w http.ResponseWriter, r *http.Request, body []byte) *call {
@@ -184,8 +189,15 @@ func (s *Server) dispatch(c *call) {
 
 	if c.route.unlocked {
 		s.dispatchUnlocked(c)
-		return
+	} else {
+		s.serveLocked(c)
 	}
+	// Latency and connection faults play out without the lock (deliver, delivery.go).
+	s.deliver(c)
+}
+
+// serveLocked runs due events, admits and runs a call with s.mu held.
+func (s *Server) serveLocked(c *call) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.runDue()

@@ -49,6 +49,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the real clock; nil uses time.Now.
 	Now func() time.Time
+	// Model is the throttling, fault and latency model (model.go). The zero value is the
+	// published large-tenant limits with latency and noise faults off; `cutover sim` starts
+	// from DefaultModel, which turns both on.
+	Model Model
 }
 
 func (o *Options) defaults() {
@@ -113,6 +117,8 @@ type Server struct {
 
 	clientOnce sync.Once
 	client     *http.Client
+	// sm is the throttling, fault and latency model (throttle.go).
+	sm *simModel
 
 	ca      *authority
 	ln      net.Listener
@@ -137,6 +143,11 @@ func New(opts Options) (*Server, error) {
 
 		peopleStarted: map[string]bool{},
 	}
+	sm, err := newSimModel(opts.Model, opts.Seed, opts.TimeScale, s.clock.Now())
+	if err != nil {
+		return nil, fmt.Errorf("throttling model: %w", err)
+	}
+	s.sm = sm
 	if err := s.seed(); err != nil {
 		return nil, fmt.Errorf("seed tenants: %w", err)
 	}
