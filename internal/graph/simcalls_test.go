@@ -455,6 +455,12 @@ func TestSimulatorDomainCalls(t *testing.T) {
 		t.Errorf("DELETE of a referenced domain: %v, want 400", err)
 	}
 
+	byDomain := env.config(t, "source", "cutover", CredentialSecret)
+	byDomain.TenantID = name
+	if _, err := env.client(t, byDomain).GetUser(ctx, refs[0].ID); err != nil {
+		t.Fatalf("client naming the tenant %s: %v", name, err)
+	}
+
 	resp, err := sc.ForceDeleteDomain(ctx, name, false)
 	wantStatus(t, "forceDelete", resp, err, http.StatusNoContent)
 	if !domainIn(t, env.summary(t, src), name).Deleting {
@@ -470,6 +476,13 @@ func TestSimulatorDomainCalls(t *testing.T) {
 		} else if u["accountEnabled"] != true && u["isAdmin"] != true {
 			t.Errorf("user %s disabled although disableUserAccounts was false", upn)
 		}
+	}
+
+	// A client that named the source tenant by this domain can no longer get tokens: the
+	// refusal is permanent, and the reason to configure tenants by GUID.
+	if _, err := env.client(t, byDomain).GetUser(ctx, refs[0].ID); !IsPermanent(err) ||
+		!hasCode(err, http.StatusBadRequest, "tokenRequestFailed") {
+		t.Errorf("token for a tenant named by its removed domain: %v, want a permanent error", err)
 	}
 
 	verified, err := tc.VerifyDomain(ctx, name)
