@@ -535,3 +535,52 @@ func TestSimulatorBatchOfMixedWrites(t *testing.T) {
 		t.Errorf("wiped device options %v", w["wipeOptions"])
 	}
 }
+
+// TestSimulatorConcurrentRenewal moves the simulator's clock past every token's expiry while
+// eight workers are busy: each refused request renews once (the first renewal serves the
+// others) and succeeds.
+func TestSimulatorConcurrentRenewal(t *testing.T) {
+	env := startSim(t, graphsim.Options{})
+	src := env.tenantID(t, "source")
+	c := env.client(t, func() Config {
+		cfg := env.config(t, "source", "cutover", CredentialCertificate)
+		cfg.Limits = unpaced()
+		return cfg
+	}())
+	users := env.collection(t, src, "users")
+	seq := env.lastSeq()
+
+	var done atomic.Int64
+	var once sync.Once
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 40 {
+				if _, err := c.GetUser(t.Context(), users[(w+i)%len(users)]["id"].(string), "id"); err != nil {
+					errs <- err
+					return
+				}
+				if done.Add(1) == 100 {
+					once.Do(func() { env.s.Advance(3 * time.Hour) })
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("worker: %v", err)
+	}
+	log, _ := env.logSince(seq)
+	refused := 0
+	for _, e := range log {
+		if e.Status == http.StatusUnauthorized {
+			refused++
+		}
+	}
+	if refused == 0 || refused > 8 || done.Load() != 320 {
+		t.Errorf("%d requests refused, %d succeeded; want 1 to 8 refusals and 320 successes",
+			refused, done.Load())
+	}
+}
