@@ -64,6 +64,9 @@ func Run(ctx context.Context, args []string, s Streams) int {
 		return ExitOK
 	}
 
+	if reportConfigErrors(s, err) {
+		return ExitError
+	}
 	fmt.Fprintf(s.Err, "cutover: %v\n", err)
 	var ue usageError
 	switch {
@@ -99,7 +102,9 @@ built-in simulator.`,
 	root.SetIn(s.In)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.SetUsageTemplate(root.UsageTemplate() + "\n" + exitCodesHelp + "\n")
+	root.PersistentFlags().String(projectFlag, ".", "project folder holding cutover.yaml and cutover.db")
 
 	root.AddCommand(newVersionCmd(s), newSimCmd(s))
+	root.AddCommand(newConfigCmd(s))
 	return root
 }
