@@ -112,7 +112,7 @@ func ReadCSV(file string, r io.Reader) ([]Row, Problems, error) {
 		}
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			probs = append(probs, Problem{File: file, Line: pe.Line, Message: csvMessage(pe)})
+			probs = append(probs, Problem{File: file, Line: pe.StartLine, Message: csvMessage(pe)})
 			continue
 		}
 		if err != nil {
@@ -121,7 +121,8 @@ func ReadCSV(file string, r io.Reader) ([]Row, Problems, error) {
 		line, _ := cr.FieldPos(0)
 		if len(rec) != len(cols) {
 			probs = append(probs, Problem{File: file, Line: line,
-				Message: fmt.Sprintf("has %d fields, the header has %d", len(rec), len(cols))})
+				Message: fmt.Sprintf("the line has %s but the header has %d", plural(len(rec), "field"),
+					len(cols))})
 			continue
 		}
 		if row, ok := makeRow(cr, line, cols, rec); ok {
@@ -153,7 +154,7 @@ func readHeader(file string, cr *csv.Reader) ([]string, Problems, error) {
 		return nil, Problems{{File: file, Message: "the file is empty; the first line must be " +
 			"a header naming the columns (" + strings.Join(Columns, ", ") + ")"}}, nil
 	case errors.As(err, &pe):
-		return nil, Problems{{File: file, Line: pe.Line, Message: csvMessage(pe)}}, nil
+		return nil, Problems{{File: file, Line: pe.StartLine, Message: csvMessage(pe)}}, nil
 	case err != nil:
 		return nil, nil, fmt.Errorf("read %s: %w", file, err)
 	}
@@ -210,14 +211,25 @@ func makeRow(cr *csv.Reader, line int, cols, rec []string) (Row, bool) {
 func csvMessage(pe *csv.ParseError) string {
 	switch {
 	case errors.Is(pe.Err, csv.ErrBareQuote):
-		return fmt.Sprintf("column %d: a quote inside an unquoted field; quote the whole "+
+		return fmt.Sprintf("character %d: a quote inside an unquoted field; quote the whole "+
 			"field and double the quote (\"\")", pe.Column)
+	case errors.Is(pe.Err, csv.ErrQuote) && pe.Line != pe.StartLine:
+		return fmt.Sprintf("a quoted field is still open on line %d (a quote inside a quoted "+
+			"field must be doubled)", pe.Line)
 	case errors.Is(pe.Err, csv.ErrQuote):
-		return fmt.Sprintf("column %d: a quoted field is not closed properly "+
-			"(a quote inside a quoted field must be doubled)", pe.Column)
+		return fmt.Sprintf("character %d: a quoted field is not closed properly (a quote "+
+			"inside a quoted field must be doubled)", pe.Column)
 	default:
 		return pe.Err.Error()
 	}
+}
+
+// plural formats a count with its noun: "1 field", "3 fields".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // WriteCSV writes rows in the import format, header first, with the columns in Columns order.
