@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -40,8 +41,9 @@ const busyTimeoutMillis = 5000
 // by SQLite, and each write transaction takes the write lock when it begins (BEGIN
 // IMMEDIATE) so that two writers never deadlock upgrading a read lock.
 type Store struct {
-	db   *sql.DB
-	path string
+	db      *sql.DB
+	path    string
+	writeMu sync.Mutex // serialises this process's write transactions
 }
 
 // Open opens the database at path, creating it with mode 0600 when it does not exist, and
