@@ -17,10 +17,12 @@ import (
 
 // Exit codes. They are listed in `cutover --help` and in docs/cli.md.
 const (
-	ExitOK        = 0 // success
-	ExitError     = 1 // the command failed; the message says why
-	ExitUsage     = 2 // bad flags or arguments
-	ExitInterrupt = 130
+	ExitOK    = 0 // success
+	ExitError = 1 // the command failed; the message says why
+	ExitUsage = 2 // bad flags or arguments
+	// ExitCheckFailed: cutover check found a needed permission, licence or credential missing.
+	ExitCheckFailed = 3
+	ExitInterrupt   = 130
 )
 
 // Streams are the standard streams a command uses. Results go to Out, progress and
@@ -47,6 +49,15 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
+// exitError gives an outcome its own exit code, such as a check that found something missing.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
+
 // Main runs cutover with args and returns the process exit code. It is the one place where
 // errors become exit codes.
 func Main(args []string, s Streams) int {
@@ -69,7 +80,10 @@ func Run(ctx context.Context, args []string, s Streams) int {
 	}
 	fmt.Fprintf(s.Err, "cutover: %v\n", err)
 	var ue usageError
+	var ee exitError
 	switch {
+	case errors.As(err, &ee):
+		return ee.code
 	case errors.As(err, &ue):
 		fmt.Fprintln(s.Err, "Run 'cutover --help' for usage.")
 		return ExitUsage
@@ -84,6 +98,7 @@ const exitCodesHelp = `Exit codes:
   0    success
   1    the command failed; the message on stderr says why
   2    bad flags or arguments
+  3    cutover check: something needed is missing
   130  interrupted (Ctrl-C)`
 
 // NewRootCmd builds the command tree.
@@ -105,6 +120,6 @@ built-in simulator.`,
 	root.PersistentFlags().String(projectFlag, ".", "project folder holding cutover.yaml and cutover.db")
 
 	root.AddCommand(newVersionCmd(s), newSimCmd(s))
-	root.AddCommand(newConfigCmd(s))
+	root.AddCommand(newConfigCmd(s), newInitCmd(s), newCheckCmd(s))
 	return root
 }

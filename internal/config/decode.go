@@ -26,6 +26,9 @@ type fields struct {
 	key   string // the mapping's own path
 	line  int    // the line of the mapping's key, for "missing" problems
 	nodes map[string]*yaml.Node
+	// suggested holds the keys offered for misspelt ones: a key already reported as
+	// misspelt is not reported again as missing.
+	suggested map[string]bool
 }
 
 // get returns the value node of name, or nil when the key is absent or its value is null
@@ -63,7 +66,7 @@ func resolve(n *yaml.Node) *yaml.Node {
 // mapping decodes a mapping whose keys must be among allowed. Unknown and duplicate keys are
 // problems; an unknown key close to an allowed one gets a suggestion.
 func (d *decoder) mapping(n *yaml.Node, key string, line int, allowed []string) (fields, bool) {
-	f := fields{key: key, line: line, nodes: map[string]*yaml.Node{}}
+	f := fields{key: key, line: line, nodes: map[string]*yaml.Node{}, suggested: map[string]bool{}}
 	n = resolve(n)
 	if n == nil || isNull(n) {
 		return f, true
@@ -86,7 +89,9 @@ func (d *decoder) mapping(n *yaml.Node, key string, line int, allowed []string) 
 		}
 		seen[name] = k.Line
 		if !contains(allowed, name) {
-			d.unknownKey(k, key, allowed)
+			if s := d.unknownKey(k, key, allowed); s != "" {
+				f.suggested[s] = true
+			}
 			continue
 		}
 		if v = resolve(v); v == nil {
@@ -97,19 +102,21 @@ func (d *decoder) mapping(n *yaml.Node, key string, line int, allowed []string) 
 	return f, true
 }
 
-func (d *decoder) unknownKey(k *yaml.Node, parent string, allowed []string) {
+// unknownKey reports a key that is not allowed and returns the suggestion it made, if any.
+func (d *decoder) unknownKey(k *yaml.Node, parent string, allowed []string) string {
 	name := k.Value
 	if s := suggest(name, allowed); s != "" {
 		d.errorf(k.Line, join(parent, name), "unknown key (did you mean %q?)", s)
-		return
+		return s
 	}
 	d.errorf(k.Line, join(parent, name), "unknown key (allowed: %s)", allowedList(allowed))
+	return ""
 }
 
 // require records a problem when a required key is absent or null.
 func (d *decoder) require(f fields, name, what string) *yaml.Node {
 	n := f.get(name)
-	if n == nil {
+	if n == nil && !f.suggested[name] {
 		line := f.line
 		if v := f.nodes[name]; v != nil {
 			line = v.Line

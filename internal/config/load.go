@@ -65,7 +65,12 @@ func (d *decoder) parseYAML(data []byte) (n *yaml.Node, ok bool) {
 	}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := safeDecode(dec, &doc); err != nil {
+	err := safeDecode(dec, &doc)
+	if errors.Is(err, io.EOF) {
+		d.errorf(0, "", "file holds only comments; run cutover init to write a commented template")
+		return nil, false
+	}
+	if err != nil {
 		d.yamlError(err)
 		return nil, false
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/pem"
 	"fmt"
 	"net/mail"
 	"net/url"
@@ -20,7 +21,8 @@ import (
 // the problem carries its line), and fills the Config.
 type validator struct {
 	*decoder
-	dir string
+	dir        string
+	tenantLine int // line of tenants.target.tenant, for the same-tenant problem
 }
 
 var (
@@ -50,8 +52,8 @@ func (v *validator) document(root *yaml.Node, c *Config) {
 		return
 	}
 	if n := v.require(f, "version", fmt.Sprintf("the format version, %d", Version)); n != nil {
-		if ver, ok := v.integer(n, "version", 1, 1_000_000); ok && ver != Version {
-			v.errorf(n.Line, "version", "unsupported version %d (allowed: %d)", ver, Version)
+		if s, _ := v.str(n, "version"); s != fmt.Sprint(Version) {
+			v.errorf(n.Line, "version", "unsupported version %s (allowed: %d)", describe(n), Version)
 		}
 		c.Version = Version
 	}
@@ -94,7 +96,7 @@ func (v *validator) tenants(root fields, c *Config) {
 func (v *validator) sameTenant(c *Config) {
 	if c.Source.Tenant != "" && strings.EqualFold(c.Source.Tenant, c.Target.Tenant) &&
 		c.Source.GraphBaseURL == c.Target.GraphBaseURL {
-		v.errorf(0, "tenants.target.tenant", "is the same tenant as tenants.source.tenant (%s)",
+		v.errorf(v.tenantLine, "tenants.target.tenant", "is the same tenant as tenants.source.tenant (%s)",
 			c.Source.Tenant)
 	}
 }
@@ -111,12 +113,13 @@ func (v *validator) tenant(n *yaml.Node, key string, t *Tenant) {
 				v.errorf(tn.Line, f.path("tenant"), "%q is neither a tenant id (GUID) nor a domain name", s)
 			}
 			t.Tenant = s
+			v.tenantLine = tn.Line
 		}
 	}
 	v.cloud(f, t)
 	if cn := f.get("caFile"); cn != nil {
 		if s, ok := v.str(cn, f.path("caFile")); ok && s != "" {
-			t.CAFile = v.file(cn, f.path("caFile"), s)
+			t.CAFile = v.file(cn, f.path("caFile"), s, wantCA)
 		}
 	}
 	v.apps(f, t)
@@ -127,16 +130,18 @@ func (v *validator) tenant(n *yaml.Node, key string, t *Tenant) {
 func (v *validator) cloud(f fields, t *Tenant) {
 	t.Cloud = CloudPublic
 	if cn := f.get("cloud"); cn != nil {
-		if s, ok := v.enum(cn, f.path("cloud"), "cloud", Clouds); ok {
-			t.Cloud = s
+		s, ok := v.enum(cn, f.path("cloud"), "cloud", Clouds)
+		if !ok {
+			return // which endpoint keys belong depends on a cloud nobody knows
 		}
+		t.Cloud = s
 	}
 	t.TimeScale = 1
 	for _, k := range []string{"authorityHost", "graphBaseURL", "timeScale"} {
 		n := f.get(k)
 		if n == nil {
 			if t.Cloud == CloudCustom && k != "timeScale" {
-				v.errorf(f.line, f.path(k), "required for cloud: custom (an https URL)")
+				v.errorf(f.nodeLine("cloud", f.line), f.path(k), "required for cloud: custom (an https URL)")
 			}
 			continue
 		}
@@ -173,19 +178,72 @@ func (v *validator) httpsURL(n *yaml.Node, key string) string {
 }
 
 // file resolves a path against the configuration's folder and checks that it is a readable
-// regular file.
-func (v *validator) file(n *yaml.Node, key, p string) string {
+// file of the expected kind. Problems quote the path as written.
+func (v *validator) file(n *yaml.Node, key, written string, want pemWant) string {
+	p := written
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(v.dir, p)
 	}
 	fi, err := os.Stat(p)
 	switch {
 	case err != nil:
-		v.errorf(n.Line, key, "cannot read %s: %v", p, rootCause(err))
+		v.errorf(n.Line, key, "cannot read %q: %v", written, rootCause(err))
+		return p
 	case !fi.Mode().IsRegular():
-		v.errorf(n.Line, key, "%s is not a regular file", p)
+		v.errorf(n.Line, key, "%q is not a regular file", written)
+		return p
+	case fi.Size() > MaxFileSize:
+		v.errorf(n.Line, key, "%q is larger than %d bytes", written, MaxFileSize)
+		return p
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		v.errorf(n.Line, key, "cannot read %q: %v", written, rootCause(err))
+		return p
+	}
+	if msg := want.check(p, data); msg != "" {
+		v.errorf(n.Line, key, "%q %s", written, msg)
 	}
 	return p
+}
+
+// pemWant says what a referenced file must hold.
+type pemWant int
+
+const (
+	wantCA         pemWant = iota // one or more certificates
+	wantCertAndKey                // a certificate and its private key (or a PKCS#12 file)
+)
+
+func (w pemWant) check(path string, data []byte) string {
+	var certs, keys int
+	for rest := data; ; {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		switch {
+		case b.Type == "CERTIFICATE":
+			certs++
+		case strings.HasSuffix(b.Type, "PRIVATE KEY"):
+			keys++
+		}
+	}
+	switch {
+	case w == wantCA && certs == 0:
+		return "holds no PEM certificate"
+	case w == wantCertAndKey && certs+keys == 0 && isPKCS12Name(path):
+		return "" // binary PKCS#12: azidentity parses it when the credential is built
+	case w == wantCertAndKey && (certs == 0 || keys == 0):
+		return "must hold the certificate and its private key, as PEM (or a .pfx/.p12 file)"
+	}
+	return ""
+}
+
+func isPKCS12Name(path string) bool {
+	ext := strings.ToLower(filepath.Ext(path))
+	return ext == ".pfx" || ext == ".p12"
 }
 
 // rootCause drops the path an *os.PathError repeats.
@@ -324,7 +382,7 @@ func (v *validator) credentialValue(n *yaml.Node, key, name, s string, a *App) {
 			v.errorf(n.Line, key, "required for auth: certificate")
 			return
 		}
-		a.CertificateFile = v.file(n, key, s)
+		a.CertificateFile = v.file(n, key, s, wantCertAndKey)
 	case "managedIdentityClientId":
 		if s != "" {
 			a.ManagedIdentityClientID = v.clientID(n, key)
@@ -341,7 +399,7 @@ func (v *validator) policies(n *yaml.Node, line int, c *Config) {
 	if !ok {
 		return
 	}
-	wipeLine := v.devices(f.get("devices"), f, p)
+	wipeKey, wipeLine := v.devices(f.get("devices"), f, p)
 	if b, ok := v.boolean(f.get("removeEntraDevices"), f.path("removeEntraDevices")); ok {
 		p.RemoveEntraDevices = b
 	}
@@ -352,9 +410,13 @@ func (v *validator) policies(n *yaml.Node, line int, c *Config) {
 		p.MaxWipesPerApply = x
 	}
 	if wipeLine > 0 && p.MaxWipesPerApply == 0 {
-		v.errorf(f.nodeLine("maxWipesPerApply", wipeLine), f.path("maxWipesPerApply"),
-			"must be above 0 when a device policy says wipe (line %d): it caps the "+
-				"irreversible wipes one apply may send", wipeLine)
+		if mn := f.get("maxWipesPerApply"); mn != nil {
+			v.errorf(mn.Line, f.path("maxWipesPerApply"), "must be above 0 because %s is wipe "+
+				"(line %d): it caps the irreversible wipes one apply may send", wipeKey, wipeLine)
+		} else {
+			v.errorf(wipeLine, wipeKey, "wipe needs policies.maxWipesPerApply above 0: a cap on "+
+				"the irreversible wipes one apply may send")
+		}
 	}
 	if s, ok := v.enum(f.get("sourcePassword"), f.path("sourcePassword"), "password policy",
 		PasswordActions); ok {
@@ -367,8 +429,8 @@ func (v *validator) policies(n *yaml.Node, line int, c *Config) {
 	v.steps(f.get("steps"), f, p)
 }
 
-// devices decodes the policy matrix and returns the line of its first wipe, or 0.
-func (v *validator) devices(n *yaml.Node, pf fields, p *Policies) (wipeLine int) {
+// devices decodes the policy matrix and returns the key and line of its first wipe, if any.
+func (v *validator) devices(n *yaml.Node, pf fields, p *Policies) (wipeKey string, wipeLine int) {
 	p.Devices = DevicePolicy{}
 	for _, pl := range Platforms {
 		p.Devices[pl] = map[string]string{}
@@ -378,7 +440,7 @@ func (v *validator) devices(n *yaml.Node, pf fields, p *Policies) (wipeLine int)
 	}
 	f, ok := v.mapping(n, pf.path("devices"), pf.nodeLine("devices", pf.line), Platforms)
 	if !ok {
-		return 0
+		return "", 0
 	}
 	for _, pl := range Platforms {
 		row, ok := v.mapping(f.get(pl), f.path(pl), f.nodeLine(pl, f.line), Ownerships)
@@ -393,11 +455,11 @@ func (v *validator) devices(n *yaml.Node, pf fields, p *Policies) (wipeLine int)
 			}
 			p.Devices[pl][o] = a
 			if a == ActionWipe && wipeLine == 0 {
-				wipeLine = cell.Line
+				wipeKey, wipeLine = row.path(o), cell.Line
 			}
 		}
 	}
-	return wipeLine
+	return wipeKey, wipeLine
 }
 
 func (v *validator) notifications(n *yaml.Node, key string, nt *Notifications) {
