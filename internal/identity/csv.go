@@ -56,14 +56,16 @@ type Problem struct {
 	Message string
 }
 
-// String formats the problem as "file:line: column: message".
+// String formats the problem as "file:line: column: message", leaving out what is unknown.
 func (p Problem) String() string {
 	var b strings.Builder
 	b.WriteString(p.File)
 	if p.Line > 0 {
 		fmt.Fprintf(&b, ":%d", p.Line)
 	}
-	b.WriteString(": ")
+	if b.Len() > 0 {
+		b.WriteString(": ")
+	}
 	if p.Column != "" {
 		b.WriteString(p.Column + ": ")
 	}

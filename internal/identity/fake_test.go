@@ -111,7 +111,7 @@ func (f *fakeStore) AddPeople(ctx context.Context, ps []store.Person) ([]int64, 
 // id makes a readable, lowercase object id for fixtures.
 func id(role string, n int) string {
 	prefix := "5000"
-	if role == store.RoleTarget {
+	if role == store.Target {
 		prefix = "7000"
 	}
 	return fmt.Sprintf("%s0000-0000-4000-8000-%012d", prefix, n)
@@ -126,11 +126,11 @@ func fixture() *fakeStore {
 		f.domains = append(f.domains, store.InventoryDomain{Role: role, Name: name,
 			Verified: verified, Initial: initial})
 	}
-	dom(store.RoleSource, "contoso.onmicrosoft.com", true, true)
-	dom(store.RoleSource, "contoso.com", true, false)
-	dom(store.RoleSource, "contoso-legacy.com", false, false)
-	dom(store.RoleTarget, "fabrikam.onmicrosoft.com", true, true)
-	dom(store.RoleTarget, "fabrikam.com", true, false)
+	dom(store.Source, "contoso.onmicrosoft.com", true, true)
+	dom(store.Source, "contoso.com", true, false)
+	dom(store.Source, "contoso-legacy.com", false, false)
+	dom(store.Target, "fabrikam.onmicrosoft.com", true, true)
+	dom(store.Target, "fabrikam.com", true, false)
 
 	user := func(role string, n int, upn, mail, employeeID string, deleted bool) {
 		on := true
@@ -140,18 +140,18 @@ func fixture() *fakeStore {
 	}
 	for i, alias := range []string{"mary.major", "john.smith", "patricia.johnson",
 		"robert.williams", "linda.brown", "jennifer.garcia"} {
-		user(store.RoleSource, i+1, alias+"@contoso.com", alias+"@contoso.com",
+		user(store.Source, i+1, alias+"@contoso.com", alias+"@contoso.com",
 			fmt.Sprintf("100%04d", i+1), false)
-		user(store.RoleTarget, i+1, alias+"@fabrikam.onmicrosoft.com", "",
+		user(store.Target, i+1, alias+"@fabrikam.onmicrosoft.com", "",
 			fmt.Sprintf("100%04d", i+1), false)
 	}
-	user(store.RoleSource, 20, "breakglass1@contoso.onmicrosoft.com", "", "", false)
-	user(store.RoleSource, 21, "it.admin@contoso.onmicrosoft.com", "", "", false)
-	user(store.RoleSource, 22, "old.user@contoso.com", "old.user@contoso.com", "1009999", true)
-	user(store.RoleTarget, 20, "breakglass1@fabrikam.onmicrosoft.com", "", "", false)
-	user(store.RoleTarget, 21, "james.taylor@fabrikam.com", "james.taylor@fabrikam.com", "F1000001", false)
-	user(store.RoleTarget, 22, "gone@fabrikam.onmicrosoft.com", "", "", true)
-	user(store.RoleTarget, 23, "sales@fabrikam.com", "team.sales@fabrikam.com", "", false)
+	user(store.Source, 20, "breakglass1@contoso.onmicrosoft.com", "", "", false)
+	user(store.Source, 21, "it.admin@contoso.onmicrosoft.com", "", "", false)
+	user(store.Source, 22, "old.user@contoso.com", "old.user@contoso.com", "1009999", true)
+	user(store.Target, 20, "breakglass1@fabrikam.onmicrosoft.com", "", "", false)
+	user(store.Target, 21, "james.taylor@fabrikam.com", "james.taylor@fabrikam.com", "F1000001", false)
+	user(store.Target, 22, "gone@fabrikam.onmicrosoft.com", "", "", true)
+	user(store.Target, 23, "sales@fabrikam.com", "team.sales@fabrikam.com", "", false)
 
 	start := time.Date(2026, 6, 6, 17, 0, 0, 0, time.UTC)
 	f.waves = []store.Wave{
@@ -159,15 +159,15 @@ func fixture() *fakeStore {
 		{Name: "wave-2", WindowStart: start.Add(7 * 24 * time.Hour),
 			WindowEnd: start.Add(7*24*time.Hour + 36*time.Hour), GraceDays: 14},
 	}
-	f.people = []store.Person{{ID: 1, SourceUserID: id(store.RoleSource, 5),
-		TargetUserID: id(store.RoleTarget, 5), StagingUPN: "linda.brown@fabrikam.onmicrosoft.com",
+	f.people = []store.Person{{ID: 1, SourceUserID: id(store.Source, 5),
+		TargetUserID: id(store.Target, 5), StagingUPN: "linda.brown@fabrikam.onmicrosoft.com",
 		FinalUPN: "linda.brown@contoso.com", Wave: "wave-1", ImportedAt: start.Add(-30 * 24 * time.Hour)}}
 	return f
 }
 
 // fixtureExclusions are the fixture's break-glass accounts.
 var fixtureExclusions = NewExclusions([]string{"breakglass1@contoso.onmicrosoft.com",
-	id(store.RoleTarget, 20)})
+	id(store.Target, 20)})
 
 func displayName(upn string) string {
 	local, _, _ := strings.Cut(upn, "@")

@@ -53,15 +53,15 @@ func FuzzImport(f *testing.F) {
 func checkImported(t *testing.T, st *fakeStore, imported []store.Person) {
 	t.Helper()
 	ctx := context.Background()
-	src, _ := st.InventoryDomains(ctx, store.RoleSource)
-	tgt, _ := st.InventoryDomains(ctx, store.RoleTarget)
+	src, _ := st.InventoryDomains(ctx, store.Source)
+	tgt, _ := st.InventoryDomains(ctx, store.Target)
 	allowed := domainsFrom(src, tgt).Final
 	for _, p := range imported {
-		src, ok, _ := st.InventoryUser(ctx, store.RoleSource, p.SourceUserID)
+		src, ok, _ := st.InventoryUser(ctx, store.Source, p.SourceUserID)
 		if !ok || src.Deleted || fixtureExclusions.excludesUser(src) {
 			t.Errorf("imported unusable source %+v", src)
 		}
-		tgt, ok, _ := st.InventoryUser(ctx, store.RoleTarget, p.TargetUserID)
+		tgt, ok, _ := st.InventoryUser(ctx, store.Target, p.TargetUserID)
 		if !ok || tgt.Deleted || fixtureExclusions.excludesUser(tgt) {
 			t.Errorf("imported unusable target %+v", tgt)
 		}

@@ -165,11 +165,11 @@ type validator struct {
 }
 
 func newValidator(ctx context.Context, st ImportStore, opts ImportOptions) (*validator, error) {
-	src, err := st.InventoryDomains(ctx, store.RoleSource)
+	src, err := st.InventoryDomains(ctx, store.Source)
 	if err != nil {
 		return nil, fmt.Errorf("read source domains: %w", err)
 	}
-	tgt, err := st.InventoryDomains(ctx, store.RoleTarget)
+	tgt, err := st.InventoryDomains(ctx, store.Target)
 	if err != nil {
 		return nil, fmt.Errorf("read target domains: %w", err)
 	}
@@ -220,10 +220,10 @@ func (v *validator) check(ctx context.Context, row Row) (checkedRow, error) {
 		return c, err
 	}
 	v.checkWave(&c)
-	if len(c.problems) > 0 {
+	c.person.ImportedAt = v.opts.Now
+	if c.person.SourceUserID == "" {
 		return c, nil
 	}
-	c.person.ImportedAt = v.opts.Now
 	return c, v.checkExisting(ctx, &c)
 }
 
@@ -240,7 +240,7 @@ func (v *validator) checkSource(ctx context.Context, c *checkedRow) (*store.Inve
 		v.problem(c, ColSource, "required: the source account's sign-in name or object id")
 		return nil, nil
 	}
-	u, ok, err := v.st.InventoryUser(ctx, store.RoleSource, name)
+	u, ok, err := v.st.InventoryUser(ctx, store.Source, name)
 	switch {
 	case err != nil:
 		return nil, err
@@ -269,7 +269,7 @@ func (v *validator) checkTarget(ctx context.Context, c *checkedRow) (*store.Inve
 		}
 		return nil, nil
 	}
-	u, ok, err := v.st.InventoryUser(ctx, store.RoleTarget, name)
+	u, ok, err := v.st.InventoryUser(ctx, store.Target, name)
 	switch {
 	case err != nil:
 		return nil, err
@@ -339,7 +339,7 @@ func (v *validator) checkFinal(ctx context.Context, c *checkedRow, src, tgt *sto
 // checkFinalCollision refuses a final name that another target account already uses as its
 // sign-in name or mail: the rename at cutover would fail.
 func (v *validator) checkFinalCollision(ctx context.Context, c *checkedRow, tgt *store.InventoryUser) error {
-	others, err := v.st.InventoryUsersNamed(ctx, store.RoleTarget, c.person.FinalUPN)
+	others, err := v.st.InventoryUsersNamed(ctx, store.Target, c.person.FinalUPN)
 	if err != nil {
 		return err
 	}
@@ -395,7 +395,7 @@ func (v *validator) checkExisting(ctx context.Context, c *checkedRow) error {
 		return err
 	}
 	for _, e := range existing {
-		if samePerson(e, c.person) {
+		if samePerson(e, c.person) && len(c.problems) == 0 {
 			c.unchanged = true
 			continue
 		}

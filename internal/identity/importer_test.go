@@ -82,7 +82,7 @@ func TestGoodCorpus(t *testing.T) {
 		check     func(t *testing.T, people []store.Person)
 	}{
 		{"basic.csv", 2, 0, func(t *testing.T, ps []store.Person) {
-			want := store.Person{ID: 3, SourceUserID: id(store.RoleSource, 2), TargetUserID: id(store.RoleTarget, 2),
+			want := store.Person{ID: 3, SourceUserID: id(store.Source, 2), TargetUserID: id(store.Target, 2),
 				StagingUPN: "john.smith@fabrikam.onmicrosoft.com", FinalUPN: "john.smith@fabrikam.com",
 				Wave: "wave-2", ImportedAt: importTime}
 			if ps[2] != want {
@@ -92,7 +92,7 @@ func TestGoodCorpus(t *testing.T) {
 		{"excel.csv", 2, 0, func(t *testing.T, ps []store.Person) {
 			// Any column order and case, BOM, CRLF, quotes; ids or names; wave by any case.
 			if ps[1].Wave != "wave-1" || ps[1].FinalUPN != "mary.major@contoso.com" ||
-				ps[1].SourceUserID != id(store.RoleSource, 1) {
+				ps[1].SourceUserID != id(store.Source, 1) {
 				t.Errorf("mary = %+v", ps[1])
 			}
 			if ps[2].FinalUPN != "john.smith@contoso.com" || ps[2].Wave != "" ||
@@ -101,7 +101,7 @@ func TestGoodCorpus(t *testing.T) {
 			}
 		}},
 		{"multiline-note.csv", 2, 0, func(t *testing.T, ps []store.Person) {
-			if ps[2].SourceUserID != id(store.RoleSource, 4) {
+			if ps[2].SourceUserID != id(store.Source, 4) {
 				t.Errorf("spaces around a name are not trimmed: %+v", ps[2])
 			}
 		}},
@@ -137,7 +137,7 @@ func TestSkipInvalidImportsTheRest(t *testing.T) {
 	if res.Rows != 6 || len(res.Imported) != 1 || res.SkippedRows != 5 {
 		t.Fatalf("rows %d, imported %d, skipped %d; want 6, 1, 5", res.Rows, len(res.Imported), res.SkippedRows)
 	}
-	if got := st.people[1]; got.SourceUserID != id(store.RoleSource, 3) || got.Wave != "wave-2" {
+	if got := st.people[1]; got.SourceUserID != id(store.Source, 3) || got.Wave != "wave-2" {
 		t.Errorf("imported %+v, want patricia in wave-2", got)
 	}
 	for _, p := range res.Skipped {
@@ -164,13 +164,13 @@ func TestProvisioning(t *testing.T) {
 	}{
 		{name: "missing target account is created with the given name",
 			csv:  "source,target\nmary.major@contoso.com,m.major@fabrikam.onmicrosoft.com\n",
-			want: store.Person{SourceUserID: id(store.RoleSource, 1), StagingUPN: "m.major@fabrikam.onmicrosoft.com", FinalUPN: "mary.major@contoso.com"}},
+			want: store.Person{SourceUserID: id(store.Source, 1), StagingUPN: "m.major@fabrikam.onmicrosoft.com", FinalUPN: "mary.major@contoso.com"}},
 		{name: "empty target is allowed",
 			csv:  "source\nmary.major@contoso.com\n",
-			want: store.Person{SourceUserID: id(store.RoleSource, 1), FinalUPN: "mary.major@contoso.com"}},
+			want: store.Person{SourceUserID: id(store.Source, 1), FinalUPN: "mary.major@contoso.com"}},
 		{name: "existing target account is still used",
 			csv:  "source,target\nmary.major@contoso.com,mary.major@fabrikam.onmicrosoft.com\n",
-			want: store.Person{SourceUserID: id(store.RoleSource, 1), TargetUserID: id(store.RoleTarget, 1), StagingUPN: "mary.major@fabrikam.onmicrosoft.com", FinalUPN: "mary.major@contoso.com"}},
+			want: store.Person{SourceUserID: id(store.Source, 1), TargetUserID: id(store.Target, 1), StagingUPN: "mary.major@fabrikam.onmicrosoft.com", FinalUPN: "mary.major@contoso.com"}},
 		{name: "staging name on a domain the target does not hold",
 			csv:     "source,target\nmary.major@contoso.com,mary.major@contoso.com\n",
 			problem: "p.csv:2: target: domain contoso.com is not a verified domain of the target (allowed: fabrikam.com, fabrikam.onmicrosoft.com)"},

@@ -66,7 +66,7 @@ func Match(ctx context.Context, st MatchStore, by string, ex Exclusions) (MatchR
 	}
 	var res MatchResult
 	var proposals []proposal
-	err = st.EachInventoryUser(ctx, store.RoleSource, func(u store.InventoryUser) error {
+	err = st.EachInventoryUser(ctx, store.Source, func(u store.InventoryUser) error {
 		p, err := propose(ctx, st, &res, u, key(u), targets[key(u)], initial, ex)
 		if err == nil && p != nil {
 			p.by = by
@@ -104,7 +104,7 @@ func matchKey(by string) (func(store.InventoryUser) string, error) {
 // fields a proposal needs are held. It also returns the target's initial domain.
 func indexTargets(ctx context.Context, st MatchStore, key func(store.InventoryUser) string,
 	ex Exclusions) (map[string][]store.InventoryUser, string, error) {
-	ds, err := st.InventoryDomains(ctx, store.RoleTarget)
+	ds, err := st.InventoryDomains(ctx, store.Target)
 	if err != nil {
 		return nil, "", fmt.Errorf("read target domains: %w", err)
 	}
@@ -115,7 +115,7 @@ func indexTargets(ctx context.Context, st MatchStore, key func(store.InventoryUs
 		}
 	}
 	idx := map[string][]store.InventoryUser{}
-	err = st.EachInventoryUser(ctx, store.RoleTarget, func(u store.InventoryUser) error {
+	err = st.EachInventoryUser(ctx, store.Target, func(u store.InventoryUser) error {
 		if k := key(u); k != "" && !isGuest(u) && !ex.excludesUser(u) {
 			idx[k] = append(idx[k], store.InventoryUser{ID: u.ID, UPN: u.UPN, DisplayName: u.DisplayName})
 		}
@@ -131,11 +131,11 @@ func isGuest(u store.InventoryUser) bool { return strings.EqualFold(u.UserType, 
 
 // finalDomains reads the domains a final name may use.
 func finalDomains(ctx context.Context, st MatchStore) ([]string, error) {
-	src, err := st.InventoryDomains(ctx, store.RoleSource)
+	src, err := st.InventoryDomains(ctx, store.Source)
 	if err != nil {
 		return nil, fmt.Errorf("read source domains: %w", err)
 	}
-	tgt, err := st.InventoryDomains(ctx, store.RoleTarget)
+	tgt, err := st.InventoryDomains(ctx, store.Target)
 	if err != nil {
 		return nil, fmt.Errorf("read target domains: %w", err)
 	}

@@ -71,10 +71,10 @@ func TestMatchAmbiguity(t *testing.T) {
 	st := fixture()
 	on := true
 	// A namesake among the target's staff does not hide the staging account...
-	st.users = append(st.users, store.InventoryUser{Role: store.RoleTarget, ID: id(store.RoleTarget, 40),
+	st.users = append(st.users, store.InventoryUser{Role: store.Target, ID: id(store.Target, 40),
 		UPN: "mary.major@fabrikam.com", AccountEnabled: &on, UserType: "Member"})
 	// ...but two source users with one employee number are both left for a person.
-	st.users = append(st.users, store.InventoryUser{Role: store.RoleSource, ID: id(store.RoleSource, 40),
+	st.users = append(st.users, store.InventoryUser{Role: store.Source, ID: id(store.Source, 40),
 		UPN: "j.smith@contoso.com", EmployeeID: "1000002", AccountEnabled: &on, UserType: "Member"})
 	res, err := Match(context.Background(), st, ByUPNPrefix, fixtureExclusions)
 	if err != nil {

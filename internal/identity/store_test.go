@@ -114,8 +114,8 @@ func TestStoreImportIsAllOrNothing(t *testing.T) {
 	st := openStore(t, fixture())
 	ctx := context.Background()
 	_, err := st.AddPeople(ctx, []store.Person{
-		{SourceUserID: id(store.RoleSource, 1), FinalUPN: "a@contoso.com", ImportedAt: importTime},
-		{SourceUserID: id(store.RoleSource, 2), FinalUPN: "A@contoso.com", ImportedAt: importTime},
+		{SourceUserID: id(store.Source, 1), FinalUPN: "a@contoso.com", ImportedAt: importTime},
+		{SourceUserID: id(store.Source, 2), FinalUPN: "A@contoso.com", ImportedAt: importTime},
 	})
 	if err == nil {
 		t.Fatal("duplicate final names were accepted")

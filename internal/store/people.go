@@ -10,12 +10,6 @@ import (
 	"time"
 )
 
-// Roles of the two tenants, as the tenant_role columns spell them.
-const (
-	RoleSource = "source"
-	RoleTarget = "target"
-)
-
 // Person is one row of the people table: who moves from which source account to which
 // target account, under which names and in which wave.
 type Person struct {
@@ -479,6 +473,23 @@ func (s *Store) People(ctx context.Context, f PeopleFilter) ([]PersonView, error
 		return nil, err
 	}
 	return s.queryViews(ctx, peopleViewSelect+where+` ORDER BY s.upn, p.id`, args...)
+}
+
+// CountPeople returns the number of people the filter selects.
+func (s *Store) CountPeople(ctx context.Context, f PeopleFilter) (int, error) {
+	where, args, err := f.sql()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	err = s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM people p
+		LEFT JOIN users s ON s.tenant_role = 'source' AND s.id = p.source_user_id
+		LEFT JOIN users t ON t.tenant_role = 'target' AND t.id = p.target_user_id`+where,
+		args...).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count people: %w", err)
+	}
+	return n, nil
 }
 
 // sql renders the filter as a WHERE clause with positional arguments.
