@@ -129,8 +129,12 @@ func writeAccount(tw io.Writer, a *identity.AccountInfo, loc *time.Location, st 
 		line("Mail", "%s", a.Mail)
 	}
 	line("Sessions valid from", "%s", showTimePtr(a.SessionsValidFrom, loc))
-	line("Last sign-in", "%s (successful: %s)", showTimePtr(a.LastSignIn, loc),
-		showTimePtr(a.LastSuccessfulSignIn, loc))
+	if a.LastSignIn != nil || a.LastSuccessfulSignIn != nil {
+		line("Last sign-in", "%s (successful: %s)", showTimePtr(a.LastSignIn, loc),
+			showTimePtr(a.LastSuccessfulSignIn, loc))
+	} else {
+		line("Last sign-in", "not in the inventory")
+	}
 	line("Authenticator", "%s", describeMethods(a.Authenticator))
 	if len(a.Devices) == 0 {
 		line("Devices", "none in Intune")
