@@ -131,8 +131,8 @@ func TestAssign(t *testing.T) {
 		waves map[string]string // source user → wave afterwards
 	}{
 		{name: "by filter", wave: "wave-2",
-			opts: AssignOptions{Filter: []store.Match{{Field: "upn", Value: "*JOHN*"}}, Move: true},
-			want: AssignResult{Wave: "wave-2", Assigned: 2},
+			opts:  AssignOptions{Filter: []store.Match{{Field: "upn", Value: "*JOHN*"}}, Move: true},
+			want:  AssignResult{Wave: "wave-2", Assigned: 2},
 			waves: map[string]string{"john.smith": "wave-2", "patricia.johnson": "wave-2", "mary.major": ""}},
 		{name: "by name and id", wave: "WAVE-2",
 			opts: AssignOptions{People: []string{"MARY.MAJOR@contoso.com", "3"}},
