@@ -176,10 +176,15 @@ func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // InventoryUser finds a user of the tenant by object id or sign-in name (without regard to
 // case), deleted ones included. ok is false when there is none.
+//
+// Lookups by name name their index: the users table has no statistics until SQLite is
+// asked to gather them, and without them the planner prefers scanning the whole tenant
+// through the primary key over an index lookup followed by a primary key lookup.
 func (s *Store) InventoryUser(ctx context.Context, role, key string) (InventoryUser, bool, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users
-		WHERE tenant_role = ?1 AND (id = lower(?2) OR upn = ?2)
-		ORDER BY deleted LIMIT 1`, role, key)
+	row := s.db.QueryRowContext(ctx, `SELECT * FROM (
+		SELECT `+userColumns+` FROM users WHERE tenant_role = ?1 AND id = lower(?2)
+		UNION ALL SELECT `+userColumns+` FROM users INDEXED BY users_upn
+		WHERE tenant_role = ?1 AND upn = ?2) ORDER BY deleted LIMIT 1`, role, key)
 	u, err := scanUser(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return u, false, nil
@@ -194,9 +199,9 @@ func (s *Store) InventoryUser(ctx context.Context, role, key string) (InventoryU
 // or mail is name (without regard to case): the accounts a new sign-in name would collide
 // with.
 func (s *Store) InventoryUsersNamed(ctx context.Context, role, name string) ([]InventoryUser, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users
+	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users INDEXED BY users_upn
 		WHERE tenant_role = ?1 AND deleted = 0 AND upn = ?2
-		UNION SELECT `+userColumns+` FROM users
+		UNION SELECT `+userColumns+` FROM users INDEXED BY users_mail
 		WHERE tenant_role = ?1 AND deleted = 0 AND mail = ?2`, role, name)
 	if err != nil {
 		return nil, fmt.Errorf("find %s users named %s: %w", role, name, err)
@@ -551,10 +556,12 @@ func (s *Store) FindPeople(ctx context.Context, key string) ([]PersonView, error
 		UNION SELECT id FROM people WHERE target_user_id = lower(?2)
 		UNION SELECT id FROM people WHERE staging_upn = ?2
 		UNION SELECT id FROM people WHERE final_upn = ?2
-		UNION SELECT p2.id FROM users u JOIN people p2 ON p2.source_user_id = u.id
-			WHERE u.tenant_role = 'source' AND (u.upn = ?2 OR u.mail = ?2)
-		UNION SELECT p2.id FROM users u JOIN people p2 ON p2.target_user_id = u.id
-			WHERE u.tenant_role = 'target' AND (u.upn = ?2 OR u.mail = ?2))
+		UNION SELECT p2.id FROM people p2 WHERE p2.source_user_id IN (
+			SELECT id FROM users INDEXED BY users_upn WHERE tenant_role = 'source' AND upn = ?2
+			UNION SELECT id FROM users INDEXED BY users_mail WHERE tenant_role = 'source' AND mail = ?2)
+		UNION SELECT p2.id FROM people p2 WHERE p2.target_user_id IN (
+			SELECT id FROM users INDEXED BY users_upn WHERE tenant_role = 'target' AND upn = ?2
+			UNION SELECT id FROM users INDEXED BY users_mail WHERE tenant_role = 'target' AND mail = ?2))
 		ORDER BY p.id`, idArg, key)
 }
 
