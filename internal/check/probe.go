@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -104,11 +105,17 @@ func signInFailure(err error) (probe, bool) {
 	return probe{}, false
 }
 
-// shortError keeps the first line of an error: token service errors run to many lines.
+// descriptionRE finds the token service's explanation inside azidentity's many-line error.
+var descriptionRE = regexp.MustCompile(`"error_description":\s*"(AADSTS[^"]*?)(\s*Trace ID:[^"]*)?"`)
+
+// shortError keeps what a person needs from an error: the AADSTS description of a refused
+// token (without trace ids), or else the first line.
 func shortError(err error) string {
 	msg := err.Error()
-	if i := strings.IndexByte(msg, '\n'); i >= 0 {
-		msg = msg[:i]
+	if m := descriptionRE.FindStringSubmatch(msg); m != nil {
+		msg = "the token service says " + strings.TrimSpace(m[1])
+	} else if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = strings.TrimSpace(msg[:i])
 	}
 	if len(msg) > 300 {
 		msg = msg[:300] + "…"

@@ -35,7 +35,7 @@ const (
 // Licences a step may depend on.
 const (
 	LicenceIntune  = "Intune"
-	LicencePremium = "Microsoft Entra ID P1 or P2"
+	LicencePremium = "Entra ID P1/P2"
 )
 
 // Permission is one application permission a step needs. AnyOf lists the permissions that
@@ -90,7 +90,7 @@ var (
 func perm(anyOf []string, why string) Permission { return Permission{AnyOf: anyOf, Why: why} }
 
 // adminTargets is the caveat GRAPH.md 3.3 gives for writes to accounts that hold admin roles.
-var adminTargets = Role{Name: "a higher privileged administrator role (admin accounts only)",
+var adminTargets = Role{Name: "a higher privileged admin role (for admin accounts)",
 	Why: "Graph refuses app-only changes to accounts holding admin roles without one"}
 
 // Needs returns what the steps that cfg enables need, step by step, in runbook order.
@@ -125,11 +125,11 @@ func Needs(cfg *config.Config) []Need {
 	}
 	needs = append(needs, Need{Step: StepRevoke, Tenant: config.RoleSource, Permissions: []Permission{
 		perm(userRevoke, "revoke the sign-in sessions of the wave's source accounts at window start"),
-	}, Roles: []Role{{Name: "User Administrator or Privileged Authentication Administrator " +
-		"(admin accounts only; unconfirmed)", Why: "third parties report that revoking admins app-only needs one"}}})
+	}, Roles: []Role{{Name: "User Administrator (for admin accounts; unconfirmed)",
+		Why: "third parties report that revoking admins app-only needs a role"}}})
 	add(p.Steps.ResetPassword, Need{Step: StepResetPassword, Tenant: config.RoleSource, Permissions: []Permission{
 		perm(userPassword, "set a new random source password (sourcePassword: reset)"),
-	}, Roles: []Role{{Name: "User Administrator (Privileged Authentication Administrator for admins)",
+	}, Roles: []Role{{Name: "User Administrator (Privileged Authentication Admin for admins)",
 		Why: "Graph refuses app-only password resets without it, whatever the permissions"}}})
 	needs = append(needs, deviceNeeds(p)...)
 	needs = append(needs,

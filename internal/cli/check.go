@@ -154,7 +154,9 @@ type recordingCredential struct {
 	tok  string
 }
 
-func (r *recordingCredential) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
+// GetToken implements azcore.TokenCredential.
+func (r *recordingCredential) GetToken(ctx context.Context,
+	o policy.TokenRequestOptions) (azcore.AccessToken, error) {
 	tok, err := r.cred.GetToken(ctx, o)
 	if err == nil {
 		r.mu.Lock()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -48,7 +50,26 @@ func configValidateRun(_ context.Context, s Streams, opts configValidateOptions)
 	fmt.Fprintf(s.Out, "%s is valid: %s → %s, %d + %d app registration(s), %d wave(s)\n",
 		p.ConfigPath, c.Source.Tenant, c.Target.Tenant, len(c.Source.Apps), len(c.Target.Apps),
 		len(c.Waves))
+	for _, name := range unsetSecretVariables(c) {
+		fmt.Fprintf(s.Err, "note: %s is not set in this environment; cutover check and every "+
+			"command that signs in will need it\n", name)
+	}
 	return nil
+}
+
+// unsetSecretVariables lists the secret variables the configuration names that are empty
+// here. Validation does not fail on them: the file may be checked where it is edited, not
+// where it runs.
+func unsetSecretVariables(c *config.Config) []string {
+	var names []string
+	for _, t := range []config.Tenant{c.Source, c.Target} {
+		for _, a := range t.Apps {
+			if a.SecretEnv != "" && os.Getenv(a.SecretEnv) == "" && !slices.Contains(names, a.SecretEnv) {
+				names = append(names, a.SecretEnv)
+			}
+		}
+	}
+	return names
 }
 
 // reportConfigErrors prints configuration problems one per line, as compilers do, so that

@@ -233,11 +233,11 @@ func describe(n *yaml.Node) string {
 	case isNull(n):
 		return "nothing"
 	}
-	v := n.Value
+	v := []rune(n.Value)
 	if len(v) > 40 {
-		v = v[:40] + "…"
+		v = append(v[:40], '…')
 	}
-	return strconv.Quote(v)
+	return strconv.Quote(string(v))
 }
 
 func contains(list []string, s string) bool {
