@@ -128,18 +128,28 @@ func (e *env) do(t *testing.T, role, method, path string, body any) {
 	}
 }
 
-// countingDoer counts the requests it passes on, and can run a hook after each response.
+// countingDoer counts the requests it passes on.
 type countingDoer struct {
 	Doer
 	calls atomic.Int64
-	after func(n int64, req graph.Request)
 }
 
 func (d *countingDoer) Do(ctx context.Context, req graph.Request) (*graph.Response, error) {
-	resp, err := d.Doer.Do(ctx, req)
-	n := d.calls.Add(1)
-	if d.after != nil {
-		d.after(n, req)
+	d.calls.Add(1)
+	return d.Doer.Do(ctx, req)
+}
+
+// hookWriter is the store with a hook after each successful PutUsers.
+type hookWriter struct {
+	*store.Store
+	afterPutUsers func(role string)
+}
+
+func (w *hookWriter) PutUsers(ctx context.Context, role string, gen int64,
+	rows []store.User) error {
+	if err := w.Store.PutUsers(ctx, role, gen, rows); err != nil {
+		return err
 	}
-	return resp, err
+	w.afterPutUsers(role)
+	return nil
 }

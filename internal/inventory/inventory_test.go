@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/cutoverhq/cutover/internal/graph"
 	"github.com/cutoverhq/cutover/internal/graphsim"
 	"github.com/cutoverhq/cutover/internal/store"
 )
@@ -197,16 +195,14 @@ func TestInterruptedSyncLeavesStoreConsistent(t *testing.T) {
 	e := newEnv(t, graphsim.Options{Preset: "merger", Users: 3000})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	// Interrupt right after the second page of source users has arrived, as Ctrl-C would.
-	source := &countingDoer{Doer: e.clients[store.Source]["cutover"]}
-	source.after = func(_ int64, req graph.Request) {
-		if strings.Contains(req.Path, "skiptoken") && strings.Contains(req.Path, "/users?") {
+	// Interrupt right after the first page of source users is stored, as Ctrl-C would,
+	// while the second page is being read.
+	w := &hookWriter{Store: e.st, afterPutUsers: func(role string) {
+		if role == store.Source {
 			cancel()
 		}
-	}
-	tenants := e.tenants()
-	tenants[0].Graph = source
-	results, err := New(e.st).Sync(ctx, tenants, Options{})
+	}}
+	results, err := New(w).Sync(ctx, e.tenants(), Options{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}

@@ -51,6 +51,8 @@ func TestOpenSettings(t *testing.T) {
 		{"foreign_keys", "1"},
 		{"busy_timeout", "5000"},
 		{"synchronous", "1"}, // NORMAL
+		{"cache_size", "-65536"},
+		{"wal_autocheckpoint", "20000"},
 	} {
 		t.Run(tc.pragma, func(t *testing.T) {
 			var got string
