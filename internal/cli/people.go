@@ -38,7 +38,7 @@ func openIdentityState(ctx context.Context, project func() (*Project, error),
 	if now == nil {
 		now = time.Now
 	}
-	st, err := store.Open(ctx, p.StorePath)
+	st, err := p.OpenStore(ctx)
 	if err != nil {
 		return nil, err
 	}

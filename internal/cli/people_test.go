@@ -12,8 +12,6 @@ import (
 	"testing"
 
 	"github.com/cutoverhq/cutover/internal/graphsim"
-	"github.com/cutoverhq/cutover/internal/inventory"
-	"github.com/cutoverhq/cutover/internal/store"
 )
 
 // peopleConfig is the part of cutover.yaml the people tests add: both break-glass accounts
@@ -26,34 +24,15 @@ waves:
   - {name: wave-1, windowStart: "2026-06-06T18:00:00+01:00", windowEnd: "2026-06-08T06:00:00+01:00", graceDays: 14}
 `
 
-// syncedProject is a simulator project whose inventory has been synced into its store.
+// syncedProject is a simulator project whose inventory `cutover sync` has stored.
 func syncedProject(t *testing.T, extra string) *simProject {
 	t.Helper()
 	sp := newSimProject(t, graphsim.Options{Preset: "small", Seed: 7}, "cutover", extra)
-	p, err := loadProject(sp.Dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(t.Context(), p.StorePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	var tenants []inventory.Tenant
-	for _, role := range []string{store.Source, store.Target} {
-		c, err := p.Graph(role)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tenants = append(tenants, inventory.Tenant{Role: role, Graph: c})
-	}
-	if _, err := inventory.New(st).Sync(t.Context(), tenants, inventory.Options{}); err != nil {
-		t.Fatalf("sync: %v", err)
-	}
+	sp.mustRun(t, "", "sync")
 	return sp
 }
 
-// in runs cutover in the project with stdin and returns exit code, stdout and stderr.
+// run runs cutover in the project with stdin and returns exit code, stdout and stderr.
 func (sp *simProject) run(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer

@@ -235,11 +235,17 @@ func plural(n int, noun string) string {
 }
 
 // WriteCSV writes rows in the import format, header first, with the columns in Columns order.
+// A note that a spreadsheet would take for a formula (it starts with = + - or @; notes carry
+// display names from the directory) is prefixed with an apostrophe.
 func WriteCSV(w io.Writer, rows []Row) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write(Columns)
 	for _, r := range rows {
-		_ = cw.Write([]string{r.Source, r.Target, r.Final, r.Wave, r.Note})
+		note := r.Note
+		if note != "" && strings.ContainsRune("=+-@", rune(note[0])) {
+			note = "'" + note
+		}
+		_ = cw.Write([]string{r.Source, r.Target, r.Final, r.Wave, note})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {

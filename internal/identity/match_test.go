@@ -142,3 +142,15 @@ func TestMatchRejectsUnknownAttribute(t *testing.T) {
 		t.Fatalf("error = %v", err)
 	}
 }
+
+func TestWriteCSVDefusesFormulas(t *testing.T) {
+	var buf bytes.Buffer
+	rows := []Row{{Source: "a@contoso.com", Note: "=HYPERLINK(\"x\")"}, {Source: "b@contoso.com", Note: "plain"}}
+	if err := WriteCSV(&buf, rows); err != nil {
+		t.Fatal(err)
+	}
+	want := "source,target,final,wave,note\na@contoso.com,,,,\"'=HYPERLINK(\"\"x\"\")\"\nb@contoso.com,,,,plain\n"
+	if buf.String() != want {
+		t.Errorf("got %q\nwant %q", buf.String(), want)
+	}
+}
