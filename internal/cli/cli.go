@@ -121,6 +121,7 @@ built-in simulator.`,
 
 	root.AddCommand(newVersionCmd(s), newSimCmd(s))
 	root.AddCommand(newConfigCmd(s), newInitCmd(s), newCheckCmd(s))
+	root.AddCommand(newPeopleCmd(s), newWavesCmd(s), newStatusCmd(s))
 	root.AddCommand(newSyncCmd(s))
 	return root
 }

@@ -19,6 +19,11 @@ type simOptions struct {
 	describe  string
 	timeScale float64
 	people    bool
+	// modelFile is a JSON model file (--model); model holds the values of the model flags,
+	// applied over the file only when given on the command line.
+	modelFile    string
+	model        graphsim.Model
+	faultWeights string
 }
 
 func newSimCmd(s Streams) *cobra.Command {
@@ -47,6 +52,7 @@ azidentity at the printed authority and Graph URLs and trust the CA file.`,
 	f.StringVar(&opts.describe, "describe", "", "file to write a JSON description of tenants, apps and URLs to")
 	f.Float64Var(&opts.timeScale, "time-scale", 1, "simulated seconds per real second")
 	f.BoolVar(&opts.people, "people", false, "simulate people acting after their source sessions are revoked")
+	addModelFlags(f, &opts)
 	return cmd
 }
 
@@ -68,12 +74,17 @@ func simRun(cmd *cobra.Command, s Streams, opts simOptions) error {
 		}
 	}
 
+	model, err := simModel(cmd, opts)
+	if err != nil {
+		return err
+	}
+
 	fmt.Fprintf(s.Err, "seeding %s preset (%d users, seed %d)...\n", opts.preset, opts.users, opts.seed)
 	simOpts := graphsim.Options{Preset: opts.preset, Users: opts.users, Seed: opts.seed,
-		Listen: opts.listen, TimeScale: opts.timeScale}
+		Listen: opts.listen, TimeScale: opts.timeScale, Model: model}
 	if opts.people {
-		model := graphsim.DefaultPeopleModel()
-		simOpts.People = &model
+		people := graphsim.DefaultPeopleModel()
+		simOpts.People = &people
 	}
 	sim, err := graphsim.New(simOpts)
 	if err != nil {
@@ -104,6 +115,7 @@ func simRun(cmd *cobra.Command, s Streams, opts simOptions) error {
 	fmt.Fprintf(out, "  Graph base URL   %s\n", sim.GraphURL())
 	fmt.Fprintf(out, "  Authority host   %s\n", sim.AuthorityURL())
 	fmt.Fprintf(out, "  Inspection API   %s/_sim/tenants\n", sim.URL())
+	fmt.Fprintf(out, "  Throttling       %s\n", describeModel(model))
 	fmt.Fprintf(out, "  CA certificate   %s\n", caAbs)
 	if opts.describe != "" {
 		fmt.Fprintf(out, "  Description      %s (tenants, app ids, secrets, certificates)\n", opts.describe)

@@ -408,7 +408,8 @@ func (b *batchRun) settleItem(ctx context.Context, o envelopeOutcome, it *batchI
 	if !found {
 		ge := &Error{Method: it.p.req.Method, Path: it.p.logPath, Code: "missingBatchResponse",
 			Message: "the batch response has no result for this item", Transient: true,
-			Ambiguous: true, RequestID: o.resp.RequestID}
+			Ambiguous: true, RequestID: o.resp.RequestID, ClientRequestID: o.resp.ClientRequestID,
+			Date: o.resp.Date}
 		return b.retryItem(ctx, it, ge)
 	}
 	h := http.Header{}
@@ -428,6 +429,10 @@ func (b *batchRun) settleItem(ctx context.Context, o envelopeOutcome, it *batchI
 	ge.Method, ge.Path = it.p.req.Method, it.p.logPath
 	if ge.RequestID == "" {
 		ge.RequestID = o.resp.RequestID
+	}
+	if ge.ClientRequestID == "" {
+		// Items carry no client-request-id of their own: the envelope's names the attempt.
+		ge.ClientRequestID = o.resp.ClientRequestID
 	}
 	if ge.Date.IsZero() {
 		ge.Date = o.resp.Date

@@ -45,8 +45,14 @@ type Client struct {
 	stats counters
 }
 
-// New builds a client and its credential from cfg.
+// New builds a client and its credential from cfg. Graph and token requests share one HTTP
+// client, so that a credential rebuilt after a refused token reuses its connections.
 func New(cfg Config) (*Client, error) {
+	hc, err := cfg.httpClient()
+	if err != nil {
+		return nil, err
+	}
+	cfg.HTTPClient = hc
 	cred, err := NewCredential(cfg)
 	if err != nil {
 		return nil, err
@@ -108,6 +114,10 @@ func NewWithCredential(cfg Config, cred azcore.TokenCredential) (*Client, error)
 	c.tokens = &tokenSource{cred: cred, scope: scope, now: time.Now}
 	return c, nil
 }
+
+// CloseIdleConnections closes the client's idle connections, for example once a run against
+// one tenant is over. The client stays usable.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 
 // Request is one Graph request. Its retry rules travel with it as data.
 type Request struct {

@@ -65,7 +65,8 @@ type Config struct {
 	Scope string
 	// TenantID is the directory: a tenant GUID or a verified domain name. Every app
 	// registration of one tenant must spell it the same way, because the tenant-wide
-	// throttle buckets are shared by this key.
+	// throttle buckets are shared by this key. Prefer the GUID: a cutover removes the source's
+	// domain, after which the domain no longer names the tenant.
 	TenantID string
 	// ClientID is the application (client) id of the app registration.
 	ClientID string

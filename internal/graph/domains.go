@@ -60,11 +60,16 @@ func (c *Client) GetDomain(ctx context.Context, name string) (*Domain, error) {
 	return &d, nil
 }
 
+// AddDomainRequest adds an unverified domain. Adding a name the tenant already has fails, so
+// after an ambiguous failure read the domain instead of resending.
+func AddDomainRequest(name string) Request {
+	return Request{Method: http.MethodPost, Path: "/domains", Body: map[string]string{"id": name}}
+}
+
 // AddDomain adds an unverified domain (201).
 func (c *Client) AddDomain(ctx context.Context, name string) (*Domain, error) {
 	var d Domain
-	req := Request{Method: http.MethodPost, Path: "/domains", Body: map[string]string{"id": name}}
-	if err := c.doDecode(ctx, req, &d); err != nil {
+	if err := c.doDecode(ctx, AddDomainRequest(name), &d); err != nil {
 		return nil, err
 	}
 	return &d, nil
@@ -76,12 +81,17 @@ func (c *Client) DomainVerificationRecords(ctx context.Context,
 	return Items[DomainDNSRecord](ctx, c, Request{Path: domainPath(name) + "/verificationDnsRecords"})
 }
 
+// VerifyDomainRequest asks Graph to check the domain's DNS record. Verifying again is
+// harmless, so it is marked idempotent.
+func VerifyDomainRequest(name string) Request {
+	return Request{Method: http.MethodPost, Path: domainPath(name) + "/verify", Idempotent: true}
+}
+
 // VerifyDomain asks Graph to check the domain's DNS record (200 with the domain). Early
-// failures are expected while DNS propagates; verifying again is harmless.
+// failures are expected while DNS propagates.
 func (c *Client) VerifyDomain(ctx context.Context, name string) (*Domain, error) {
 	var d Domain
-	req := Request{Method: http.MethodPost, Path: domainPath(name) + "/verify", Idempotent: true}
-	if err := c.doDecode(ctx, req, &d); err != nil {
+	if err := c.doDecode(ctx, VerifyDomainRequest(name), &d); err != nil {
 		return nil, err
 	}
 	return &d, nil
@@ -98,18 +108,30 @@ func (c *Client) DomainNameReferences(ctx context.Context,
 	return Items[DirectoryObject](ctx, c, Request{Path: p})
 }
 
-// DeleteDomain removes a domain that nothing references any more (204; 404 means gone).
-func (c *Client) DeleteDomain(ctx context.Context, name string) (*Response, error) {
-	return c.Do(ctx, Request{Method: http.MethodDelete, Path: domainPath(name)})
+// DeleteDomainRequest removes a domain that nothing references any more.
+func DeleteDomainRequest(name string) Request {
+	return Request{Method: http.MethodDelete, Path: domainPath(name)}
 }
 
-// ForceDeleteDomain renames every reference to the initial domain and deletes the domain,
-// asynchronously (204). disableUserAccounts is always sent because it defaults to true,
-// which would disable every renamed user. It fails above 1,000 references.
+// DeleteDomain removes a domain that nothing references any more (204; 404 means gone).
+func (c *Client) DeleteDomain(ctx context.Context, name string) (*Response, error) {
+	return c.Do(ctx, DeleteDomainRequest(name))
+}
+
+// ForceDeleteDomainRequest renames every reference to the initial domain and deletes the
+// domain, asynchronously. disableUserAccounts is always sent because it defaults to true,
+// which would disable every renamed user. A repeat while the job runs is accepted again, so it
+// is marked idempotent.
+func ForceDeleteDomainRequest(name string, disableUserAccounts bool) Request {
+	return Request{Method: http.MethodPost, Path: domainPath(name) + "/forceDelete",
+		Body: map[string]bool{"disableUserAccounts": disableUserAccounts}, Idempotent: true}
+}
+
+// ForceDeleteDomain starts a forceDelete (204); the domain is gone when GetDomain answers
+// 404. It fails above 1,000 references.
 func (c *Client) ForceDeleteDomain(ctx context.Context, name string,
 	disableUserAccounts bool) (*Response, error) {
-	return c.Do(ctx, Request{Method: http.MethodPost, Path: domainPath(name) + "/forceDelete",
-		Body: map[string]bool{"disableUserAccounts": disableUserAccounts}, Idempotent: true})
+	return c.Do(ctx, ForceDeleteDomainRequest(name, disableUserAccounts))
 }
 
 // Message is the part of an Outlook message a notice needs.

@@ -97,6 +97,11 @@ func DeleteTemporaryAccessPassRequest(userID, methodID string) Request {
 		Path: methodsPath(userID, "temporaryAccessPassMethods") + "/" + url.PathEscape(methodID)}
 }
 
+// DeleteTemporaryAccessPass deletes a pass (204; 404 means gone).
+func (c *Client) DeleteTemporaryAccessPass(ctx context.Context, userID, methodID string) (*Response, error) {
+	return c.Do(ctx, DeleteTemporaryAccessPassRequest(userID, methodID))
+}
+
 // UserRegistrationDetails is one row of the authentication methods registration report.
 // MethodsRegistered is open-ended: expect values this code does not know.
 type UserRegistrationDetails struct {

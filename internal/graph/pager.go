@@ -86,8 +86,8 @@ func (p *Pager[T]) Next(ctx context.Context) (*Page[T], error) {
 	return page, nil
 }
 
-// pageBody is a collection response. Items stay raw so that one odd item does not lose the
-// page: each is decoded on its own.
+// pageBody is a collection response. Items stay raw and are decoded one by one, so that a
+// failure names the item that caused it.
 type pageBody struct {
 	Value     []json.RawMessage `json:"value"`
 	NextLink  string            `json:"@odata.nextLink"`

@@ -135,6 +135,8 @@ func (e *simEnv) client(t *testing.T, cfg Config) *Client {
 	if err != nil {
 		t.Fatalf("new client: %v", err)
 	}
+	// Idle connections left open hold the simulator's graceful shutdown for a second.
+	t.Cleanup(c.CloseIdleConnections)
 	return c
 }
 

@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// TestTypedCalls checks the method, URL and body each typed call sends, and that it decodes
-// the answer. The simulator serves only some of these endpoints on this branch, so a fake
-// Graph answers with the documented shapes.
+// TestTypedCalls checks the exact method, URL and body each typed call puts on the wire, and
+// that it decodes the documented answer. simcalls_test.go runs the same calls against the
+// simulator and checks their effect.
 func TestTypedCalls(t *testing.T) {
 	no := false
 	start := time.Date(2025, 6, 5, 7, 0, 0, 0, time.UTC)
@@ -41,6 +41,18 @@ func TestTypedCalls(t *testing.T) {
 			body: `{"accountEnabled":true,"displayName":"Mary Major","mailNickname":"mary",` +
 				`"userPrincipalName":"mary@fabrikam.onmicrosoft.com","passwordProfile":{"password":"p",` +
 				`"forceChangePasswordNextSignIn":true}}`},
+		{name: "AssignLicense", call: func(ctx context.Context, c *Client) error {
+			_, err := c.AssignLicense(ctx, "u1", []AssignedLicense{{SkuID: "s1"}}, nil)
+			return err
+		}, status: 200, answer: `{"id":"u1"}`, method: "POST", uri: "/v1.0/users/u1/assignLicense",
+			body: `{"addLicenses":[{"skuId":"s1","disabledPlans":[]}],"removeLicenses":[]}`},
+		{name: "ListUsersWithSignInActivity", call: func(ctx context.Context, c *Client) error {
+			for _, err := range c.ListUsers(ctx, ListOptions{Select: []string{"id", "signInActivity"}}) {
+				return err
+			}
+			return nil
+		}, status: 200, answer: `{"value":[]}`, method: "GET",
+			uri: "/v1.0/users?$select=id,signInActivity&$top=500"},
 		{name: "ListManagedDevices", call: func(ctx context.Context, c *Client) error {
 			for d, err := range c.ListManagedDevices(ctx, ListOptions{}) {
 				if err != nil {

@@ -6,6 +6,7 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -27,6 +28,13 @@ type User struct {
 	CreatedDateTime                 *time.Time `json:"createdDateTime"`
 	SignInSessionsValidFromDateTime *time.Time `json:"signInSessionsValidFromDateTime"`
 	ProxyAddresses                  []string   `json:"proxyAddresses"`
+	// AssignedLicenses holds direct and group-inherited licences alike;
+	// LicenseAssignmentStates tells them apart and says whether each is active. Both are
+	// returned only when selected.
+	AssignedLicenses        []AssignedLicense        `json:"assignedLicenses"`
+	LicenseAssignmentStates []LicenseAssignmentState `json:"licenseAssignmentStates"`
+	// SignInActivity is returned only when selected, which caps a listing's page at 500.
+	SignInActivity *SignInActivity `json:"signInActivity"`
 	// Removed is set on delta pages for users deleted since the last delta link.
 	Removed *Removed `json:"@removed"`
 }
@@ -37,13 +45,54 @@ type Removed struct {
 	Reason string `json:"reason"`
 }
 
+// AssignedLicense is one licence of a user (or one to add): the SKU and the service plans
+// switched off in it.
+type AssignedLicense struct {
+	SkuID         string   `json:"skuId"`
+	DisabledPlans []string `json:"disabledPlans"`
+}
+
+// LicenseAssignmentState is how one licence reached the user and whether it works.
+// AssignedByGroup is empty for a direct assignment; State is Active, ActiveWithError, Disabled
+// or Error, and Error names the kind of failure. Compare both case-insensitively: Graph has
+// spelled them differently from its documentation.
+type LicenseAssignmentState struct {
+	SkuID           string `json:"skuId"`
+	AssignedByGroup string `json:"assignedByGroup"`
+	State           string `json:"state"`
+	Error           string `json:"error"`
+}
+
+// SignInActivity holds a user's last sign-in times. The attempt times include failed
+// attempts; LastSuccessfulSignInDateTime does not. Entra updates them with up to a day's delay.
+type SignInActivity struct {
+	LastSignInDateTime               *time.Time `json:"lastSignInDateTime"`
+	LastNonInteractiveSignInDateTime *time.Time `json:"lastNonInteractiveSignInDateTime"`
+	LastSuccessfulSignInDateTime     *time.Time `json:"lastSuccessfulSignInDateTime"`
+}
+
 // UserSelect is the default $select of user listings.
 var UserSelect = []string{"id", "userPrincipalName", "displayName", "accountEnabled", "mail",
 	"onPremisesSyncEnabled"}
 
-// ListUsersRequest is the first request of a user listing ($top=999, selected).
+// ListUsersRequest is the first request of a user listing, selected, at the largest page
+// Graph allows: 999, or 500 while signInActivity is selected or filtered on (a larger $top is
+// then refused).
 func ListUsersRequest(opts ListOptions) Request {
-	return opts.request("/users", UserSelect, 999)
+	top := 999
+	if mentionsSignInActivity(opts) {
+		top = 500
+	}
+	return opts.request("/users", UserSelect, top)
+}
+
+func mentionsSignInActivity(opts ListOptions) bool {
+	for _, p := range opts.Select {
+		if strings.EqualFold(p, "signInActivity") {
+			return true
+		}
+	}
+	return strings.Contains(strings.ToLower(opts.Filter), "signinactivity")
 }
 
 // ListUsers streams every user of the tenant, page by page.
@@ -136,6 +185,69 @@ func (c *Client) CreateUser(ctx context.Context, u NewUser) (*User, error) {
 		return nil, err
 	}
 	return &out, nil
+}
+
+// AssignLicenseRequest adds and removes licences of a user in one write. Both lists are
+// always sent, empty when unused: Graph refuses a call that leaves one out. The user needs a
+// usageLocation before a licence can be added.
+func AssignLicenseRequest(userID string, add []AssignedLicense, remove []string) Request {
+	if add == nil {
+		add = []AssignedLicense{}
+	}
+	for i := range add {
+		if add[i].DisabledPlans == nil {
+			add[i].DisabledPlans = []string{}
+		}
+	}
+	if remove == nil {
+		remove = []string{}
+	}
+	return Request{Method: http.MethodPost, Path: "/users/" + url.PathEscape(userID) + "/assignLicense",
+		Body: struct {
+			AddLicenses    []AssignedLicense `json:"addLicenses"`
+			RemoveLicenses []string          `json:"removeLicenses"`
+		}{add, remove}}
+}
+
+// AssignLicense changes a user's licences (200 with the user). It is not marked idempotent:
+// what a repeat does is undocumented, so read assignedLicenses before resending. A 400 may
+// mean no free seat, which no retry fixes.
+func (c *Client) AssignLicense(ctx context.Context, userID string, add []AssignedLicense,
+	remove []string) (*Response, error) {
+	return c.Do(ctx, AssignLicenseRequest(userID, add, remove))
+}
+
+// SubscribedSKU is one of the tenant's subscriptions. Free seats are
+// PrepaidUnits.Enabled − ConsumedUnits.
+type SubscribedSKU struct {
+	ID               string       `json:"id"`
+	SkuID            string       `json:"skuId"`
+	SkuPartNumber    string       `json:"skuPartNumber"`
+	AppliesTo        string       `json:"appliesTo"`
+	CapabilityStatus string       `json:"capabilityStatus"`
+	ConsumedUnits    int          `json:"consumedUnits"`
+	PrepaidUnits     LicenseUnits `json:"prepaidUnits"`
+}
+
+// LicenseUnits counts a subscription's seats by state.
+type LicenseUnits struct {
+	Enabled   int `json:"enabled"`
+	LockedOut int `json:"lockedOut"`
+	Suspended int `json:"suspended"`
+	Warning   int `json:"warning"`
+}
+
+// FreeSeats is the number of seats that may still be assigned.
+func (k SubscribedSKU) FreeSeats() int { return k.PrepaidUnits.Enabled - k.ConsumedUnits }
+
+// SubscribedSKUSelect is the default $select of ListSubscribedSKUs.
+var SubscribedSKUSelect = []string{"id", "skuId", "skuPartNumber", "capabilityStatus", "appliesTo",
+	"prepaidUnits", "consumedUnits"}
+
+// ListSubscribedSKUs streams the tenant's subscriptions. Graph takes $select only here:
+// match skuPartNumber on the client.
+func (c *Client) ListSubscribedSKUs(ctx context.Context) iter.Seq2[SubscribedSKU, error] {
+	return Items[SubscribedSKU](ctx, c, ListOptions{}.request("/subscribedSkus", SubscribedSKUSelect, 0))
 }
 
 // UsersDelta starts a delta query over users with the given $select (all options must go in

@@ -237,6 +237,13 @@ func (ts *tokenService) issue(app *App, t *Tenant, now time.Time) (string, time.
 		ts.s.mu.Unlock()
 	}
 	simLifetime := time.Duration(float64(lifetime) * ts.s.clock.Scale())
+	// exp is whole seconds; rounding it down would end the token up to a second before the
+	// expires_in the client was told, and a client that renews a little before expires_in
+	// would still send an expired token. Round up instead.
+	exp := now.Add(simLifetime)
+	if t := exp.Truncate(time.Second); t.Before(exp) {
+		exp = t.Add(time.Second)
+	}
 	claims := accessClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Audience:  jwt.ClaimStrings{graphResource},
@@ -244,7 +251,7 @@ func (ts *tokenService) issue(app *App, t *Tenant, now time.Time) (string, time.
 			Subject:   app.spID(),
 			IssuedAt:  jwt.NewNumericDate(now.Add(-5 * time.Minute)),
 			NotBefore: jwt.NewNumericDate(now.Add(-5 * time.Minute)),
-			ExpiresAt: jwt.NewNumericDate(now.Add(simLifetime)),
+			ExpiresAt: jwt.NewNumericDate(exp),
 			ID:        newRequestID(),
 		},
 		TenantID: t.ID, AppID: app.ClientID, AppName: app.Name, Roles: app.Roles,

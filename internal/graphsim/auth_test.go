@@ -107,3 +107,29 @@ func TestAzidentityClientCertificate(t *testing.T) {
 		t.Fatalf("list users with certificate token: %d %s", r.Status, r.Raw)
 	}
 }
+
+// TestTokenLivesAtLeastExpiresIn checks that a token's exp, which is whole seconds, is never
+// earlier than issue time plus the expires_in the client is told: a client that renews shortly
+// before expires_in must never send an expired token.
+func TestTokenLivesAtLeastExpiresIn(t *testing.T) {
+	s, err := New(Options{TokenLifetime: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := tenant(t, s, "source")
+	a := app(t, src, "cutover")
+	for _, frac := range []time.Duration{0, time.Millisecond, 500 * time.Millisecond, 999 * time.Millisecond} {
+		now := time.Date(2025, 6, 7, 8, 0, 0, 0, time.UTC).Add(frac)
+		raw, lifetime, err := s.tokens.issue(a, src, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		claims, _ := s.tokens.verify(raw, now)
+		if claims == nil {
+			t.Fatalf("issued at +%v: token refused at once", frac)
+		}
+		if exp := claims.ExpiresAt.Time; exp.Before(now.Add(lifetime)) || exp.After(now.Add(lifetime+time.Second)) {
+			t.Errorf("issued at +%v with expires_in %v: exp %v", frac, lifetime, exp)
+		}
+	}
+}

@@ -28,6 +28,10 @@ func (s *Server) serveInspect(w http.ResponseWriter, r *http.Request) {
 		s.inspectAdvance(w, r)
 	case route == "POST dns":
 		s.inspectPublishDNS(w, r)
+	case route == "GET buckets" && len(parts) == 1:
+		s.inspectBuckets(w)
+	case route == "POST buckets" && len(parts) == 2 && parts[1] == "reset":
+		s.inspectResetBuckets(w, r)
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]any{
 			"code": "notFound", "message": "unknown inspection call " + r.Method + " " + r.URL.Path}})

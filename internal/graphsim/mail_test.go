@@ -6,7 +6,7 @@ import (
 )
 
 // notice is a sendMail body in the documented spelling.
-func notice(to ...string) map[string]any {
+func mailNotice(to ...string) map[string]any {
 	recipients := make([]any, 0, len(to))
 	for _, addr := range to {
 		recipients = append(recipients, map[string]any{"emailAddress": map[string]any{"address": addr}})
@@ -38,7 +38,7 @@ func TestSendMailLandsInLog(t *testing.T) {
 	sender, _ := methodUsers(t, s)
 	tok := token(t, s, "source", "cutover")
 
-	r := do(t, s, tok, http.MethodPost, "/users/"+sender.ID+"/sendMail", notice("mary.major@contoso.com"))
+	r := do(t, s, tok, http.MethodPost, "/users/"+sender.ID+"/sendMail", mailNotice("mary.major@contoso.com"))
 	expectStatus(t, r, http.StatusAccepted, "")
 	if len(r.Raw) != 0 {
 		t.Errorf("202 with a body: %s", r.Raw)
@@ -86,7 +86,7 @@ func TestSendMailRefusals(t *testing.T) {
 	tok := token(t, s, "source", "cutover")
 
 	withMessage := func(edit func(m map[string]any)) map[string]any {
-		b := notice("mary.major@contoso.com")
+		b := mailNotice("mary.major@contoso.com")
 		edit(b["message"].(map[string]any))
 		return b
 	}
@@ -102,8 +102,8 @@ func TestSendMailRefusals(t *testing.T) {
 			status: http.StatusBadRequest, code: "ErrorInvalidRequest"},
 		{name: "empty message", body: map[string]any{"message": map[string]any{}},
 			status: http.StatusBadRequest, code: "ErrorInvalidRecipients"},
-		{name: "no recipients", body: notice(), status: http.StatusBadRequest, code: "ErrorInvalidRecipients"},
-		{name: "unresolvable recipient", body: notice("mary.major"),
+		{name: "no recipients", body: mailNotice(), status: http.StatusBadRequest, code: "ErrorInvalidRecipients"},
+		{name: "unresolvable recipient", body: mailNotice("mary.major"),
 			status: http.StatusBadRequest, code: "ErrorInvalidRecipients"},
 		{name: "recipient without address", body: withMessage(func(m map[string]any) {
 			m["ccRecipients"] = []any{map[string]any{"emailAddress": map[string]any{"name": "Mary"}}}
@@ -115,11 +115,11 @@ func TestSendMailRefusals(t *testing.T) {
 			m["internetMessageHeaders"] = []any{map[string]any{"name": "Cutover-Message", "value": "1"}}
 		}), status: http.StatusBadRequest, code: "InvalidInternetMessageHeader"},
 		{name: "not JSON", body: "subject: hello", status: http.StatusBadRequest, code: "BadRequest"},
-		{name: "sender without mailbox", user: noMailbox.ID, body: notice("a@contoso.com"),
+		{name: "sender without mailbox", user: noMailbox.ID, body: mailNotice("a@contoso.com"),
 			status: http.StatusNotFound, code: "MailboxNotEnabledForRESTAPI"},
-		{name: "unknown sender", user: "nobody@contoso.com", body: notice("a@contoso.com"),
+		{name: "unknown sender", user: "nobody@contoso.com", body: mailNotice("a@contoso.com"),
 			status: http.StatusNotFound, code: "ErrorInvalidUser"},
-		{name: "read-only app", tok: token(t, s, "source", "cutover-readonly"), body: notice("a@contoso.com"),
+		{name: "read-only app", tok: token(t, s, "source", "cutover-readonly"), body: mailNotice("a@contoso.com"),
 			status: http.StatusForbidden, code: "Authorization_RequestDenied"},
 	}
 	for _, tc := range cases {

@@ -44,7 +44,7 @@ func expectedIDs(s *Server, src *Tenant, match func(u *User) bool) []string {
 
 func TestRegistrationReportRow(t *testing.T) {
 	t.Parallel()
-	s := startSim(t, Options{})
+	s := startSim(t, Options{Model: Model{Unthrottled: true}}) // this test is not about the reports limit
 	u, bare := methodUsers(t, s)
 	tok := token(t, s, "source", "cutover-readonly")
 
@@ -84,7 +84,7 @@ func TestRegistrationReportRow(t *testing.T) {
 
 func TestRegistrationReportFollowsAuthenticatorDelete(t *testing.T) {
 	t.Parallel()
-	s := startSim(t, Options{})
+	s := startSim(t, Options{Model: Model{Unthrottled: true}}) // this test is not about the reports limit
 	u, _ := methodUsers(t, s)
 	tok := token(t, s, "source", "cutover")
 	registered := "$filter=" + url.PathEscape("methodsRegistered/any(m:m eq 'microsoftAuthenticatorPush')")
@@ -112,7 +112,7 @@ func TestRegistrationReportFollowsAuthenticatorDelete(t *testing.T) {
 
 func TestRegistrationReportFilters(t *testing.T) {
 	t.Parallel()
-	s := startSim(t, Options{})
+	s := startSim(t, Options{Model: Model{Unthrottled: true}}) // this test is not about the reports limit
 	methodUsers(t, s)
 	src := tenant(t, s, "source")
 	tok := token(t, s, "source", "cutover")
@@ -154,7 +154,7 @@ func TestRegistrationReportFilters(t *testing.T) {
 
 func TestRegistrationReportPagingAndOrder(t *testing.T) {
 	t.Parallel()
-	s := startSim(t, Options{})
+	s := startSim(t, Options{Model: Model{Unthrottled: true}}) // this test is not about the reports limit
 	src := tenant(t, s, "source")
 	tok := token(t, s, "source", "cutover")
 	all := expectedIDs(s, src, func(*User) bool { return true })
@@ -195,7 +195,7 @@ func TestRegistrationReportPagingAndOrder(t *testing.T) {
 
 func TestRegistrationReportNeedsPremium(t *testing.T) {
 	t.Parallel()
-	s := startSim(t, Options{})
+	s := startSim(t, Options{Model: Model{Unthrottled: true}}) // this test is not about the reports limit
 	u, _ := methodUsers(t, s)
 	src := tenant(t, s, "source")
 	withState(s, func() { src.premium = false })

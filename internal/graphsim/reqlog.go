@@ -32,6 +32,15 @@ type LogEntry struct {
 	RequestID       string    `json:"requestId"`
 	ClientRequestID string    `json:"clientRequestId,omitempty"`
 	Priority        string    `json:"priority,omitempty"`
+	// Family is the limit family the request was metered under: identity, reports, intune,
+	// intune-enrollment, outlook or batch.
+	Family string `json:"family,omitempty"`
+	// Buckets are the levels of the buckets the request touched, after its charge.
+	Buckets []BucketLevel `json:"buckets,omitempty"`
+	// ThrottleInfo is the x-ms-throttle-information of a 429.
+	ThrottleInfo string `json:"throttleInformation,omitempty"`
+	// FaultAfterEffect is set when an injected fault came after the request took effect.
+	FaultAfterEffect bool `json:"faultAfterEffect,omitempty"`
 }
 
 // requestLog is a bounded, ordered log of requests.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -96,9 +95,9 @@ type call struct {
 	entry    LogEntry
 	status   int
 	inBatch  bool
-	costRU   int
-	costW    int
 	rawToken string
+	// adm is the throttling model's decision (throttle.go), honoured after s.mu is released.
+	adm *admission
 }
 
 // param returns a path parameter, unescaped.
@@ -117,8 +116,11 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := s.newCall(w, r, body)
+	c.entry.InFlight = s.sm.enter()
+	defer s.sm.leave()
+	// Logged in a deferred call: a connection fault ends the handler with a panic.
+	defer func() { s.reqlog.add(c.entry) }()
 	s.dispatch(c)
-	s.reqlog.add(c.entry)
 }
 
 func (s *Server) newCall(w http.ResponseWriter, r *http.Request, body []byte) *call {
@@ -187,8 +189,15 @@ func (s *Server) dispatch(c *call) {
 
 	if c.route.unlocked {
 		s.dispatchUnlocked(c)
-		return
+	} else {
+		s.serveLocked(c)
 	}
+	// Latency and connection faults play out without the lock (deliver, delivery.go).
+	s.deliver(c)
+}
+
+// serveLocked runs due events, admits and runs a call with s.mu held.
+func (s *Server) serveLocked(c *call) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.runDue()
@@ -380,12 +389,4 @@ func newRequestID() string {
 	var b [16]byte
 	randRead(b[:])
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
-func atoiDefault(s string, def int) int {
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		return def
-	}
-	return n
 }

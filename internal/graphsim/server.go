@@ -2,7 +2,6 @@ package graphsim
 
 import (
 	"context"
-	"crypto/rsa"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -50,6 +49,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the real clock; nil uses time.Now.
 	Now func() time.Time
+	// Model is the throttling, fault and latency model (model.go). The zero value is the
+	// published large-tenant limits with latency and noise faults off; `cutover sim` starts
+	// from DefaultModel, which turns both on.
+	Model Model
 }
 
 func (o *Options) defaults() {
@@ -105,7 +108,6 @@ type Server struct {
 	events  eventQueue
 	reqlog  *requestLog
 	tokens  *tokenService
-	signer  *rsa.PrivateKey
 	// dnsTXT is the simulated public DNS: TXT records by domain name, published through
 	// the inspection API.
 	dnsTXT map[string][]string
@@ -115,6 +117,8 @@ type Server struct {
 
 	clientOnce sync.Once
 	client     *http.Client
+	// sm is the throttling, fault and latency model (throttle.go).
+	sm *simModel
 
 	ca      *authority
 	ln      net.Listener
@@ -139,6 +143,11 @@ func New(opts Options) (*Server, error) {
 
 		peopleStarted: map[string]bool{},
 	}
+	sm, err := newSimModel(opts.Model, opts.Seed, opts.TimeScale, s.clock.Now())
+	if err != nil {
+		return nil, fmt.Errorf("throttling model: %w", err)
+	}
+	s.sm = sm
 	if err := s.seed(); err != nil {
 		return nil, fmt.Errorf("seed tenants: %w", err)
 	}
