@@ -42,6 +42,7 @@ type flags struct {
 	inProcess  bool
 	cpuProfile string
 	again      bool
+	quiet      bool
 }
 
 func main() {
@@ -53,6 +54,8 @@ func main() {
 	flag.IntVar(&f.apps, "report-apps", 1, "app registrations per tenant reading the registration report (1-3)")
 	flag.BoolVar(&f.serve, "serve", false, "internal: run the simulator and print its description")
 	flag.BoolVar(&f.inProcess, "in-process", false, "run the simulator inside this process")
+	flag.BoolVar(&f.quiet, "no-latency", false, "turn the simulator's latency and noise faults off "+
+		"(the Go test default) instead of using cutover sim's default model")
 	flag.BoolVar(&f.again, "again", false, "sync a second time (users through delta) and report it too")
 	flag.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
@@ -87,8 +90,13 @@ func serve(f flags) error {
 }
 
 func startSim(f flags, dir string) (*graphsim.Description, func(), error) {
+	// cutover sim's model: published limits, 0.1% noise faults, lognormal latency.
+	model := graphsim.DefaultModel()
+	if f.quiet {
+		model = graphsim.Model{}
+	}
 	sim, err := graphsim.New(graphsim.Options{Preset: "merger", Users: f.users,
-		DevicesPerUser: f.perUser, Seed: f.seed, TimeScale: f.timeScale})
+		DevicesPerUser: f.perUser, Seed: f.seed, TimeScale: f.timeScale, Model: model})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -116,7 +124,7 @@ func spawn(f flags) (*graphsim.Description, func(), error) {
 	}
 	cmd := exec.Command(exe, "-serve", fmt.Sprint("-users=", f.users),
 		fmt.Sprint("-devices-per-user=", f.perUser), fmt.Sprint("-seed=", f.seed),
-		fmt.Sprint("-time-scale=", f.timeScale))
+		fmt.Sprint("-time-scale=", f.timeScale), fmt.Sprint("-no-latency=", f.quiet))
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -160,12 +168,13 @@ func run(ctx context.Context, f flags) error {
 		return err
 	}
 	defer stopSim()
-	fmt.Printf("preset merger, %d source users, %.1f devices per user, seed %d, time scale %g\n",
-		f.users, f.perUser, f.seed, f.timeScale)
+	fmt.Printf("preset merger, %d source users, %.1f devices per user, seed %d, time scale %g, "+
+		"%d report apps, latency and faults %s\n", f.users, f.perUser, f.seed, f.timeScale, f.apps,
+		map[bool]string{true: "off", false: "on"}[f.quiet])
 	fmt.Printf("simulator ready in %.1f s (%s)\n", time.Since(seedStart).Seconds(),
 		map[bool]string{true: "in process", false: "child process"}[f.inProcess])
 
-	tenants, err := clients(desc, f)
+	tenants, all, err := clients(desc, f)
 	if err != nil {
 		return err
 	}
@@ -191,6 +200,7 @@ func run(ctx context.Context, f flags) error {
 	results, err := inventory.New(st).Sync(ctx, tenants, inventory.Options{})
 	wall := time.Since(began)
 	report(results, wall, peakHeap.Load(), st.Path())
+	requests(all)
 	if err != nil || !f.again {
 		return err
 	}
@@ -199,13 +209,29 @@ func run(ctx context.Context, f flags) error {
 	began = time.Now()
 	results, err = inventory.New(st).Sync(ctx, tenants, inventory.Options{})
 	report(results, time.Since(began), peakHeap.Load(), st.Path())
+	requests(all)
 	return err
+}
+
+// requests prints the Graph clients' counters, summed: requests sent so far, 429s and
+// retries.
+func requests(all []*graph.Client) {
+	var sum graph.Stats
+	for _, c := range all {
+		st := c.Stats()
+		sum.Requests += st.Requests
+		sum.Throttled += st.Throttled
+		sum.Retries += st.Retries
+	}
+	fmt.Printf("graph requests     %d (429s %d, retries %d, counted from the start)\n",
+		sum.Requests, sum.Throttled, sum.Retries)
 }
 
 // clients builds one client per tenant for the listings, and -report-apps clients per
 // tenant for the registration report.
-func clients(desc *graphsim.Description, f flags) ([]inventory.Tenant, error) {
+func clients(desc *graphsim.Description, f flags) ([]inventory.Tenant, []*graph.Client, error) {
 	var out []inventory.Tenant
+	var all []*graph.Client
 	for _, tn := range desc.Tenants {
 		t := inventory.Tenant{Role: tn.Role}
 		for _, app := range tn.Apps {
@@ -219,8 +245,9 @@ func clients(desc *graphsim.Description, f flags) ([]inventory.Tenant, error) {
 				Getenv:     func(string) string { return secret }, CAFile: desc.CAFile,
 				TimeScale: f.timeScale})
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
+			all = append(all, c)
 			if t.Graph == nil {
 				t.Graph = c
 			}
@@ -230,7 +257,7 @@ func clients(desc *graphsim.Description, f flags) ([]inventory.Tenant, error) {
 		}
 		out = append(out, t)
 	}
-	return out, nil
+	return out, all, nil
 }
 
 // sampleHeap records the largest heap in use, sampled every 50 ms until ctx ends.

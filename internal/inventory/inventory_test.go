@@ -234,3 +234,29 @@ func TestInterruptedSyncLeavesStoreConsistent(t *testing.T) {
 		t.Errorf("rerun managed devices = %+v, want %d", r, want["source"].ManagedDevices)
 	}
 }
+
+func TestSyncSurvivesFaultsAndEmptyPages(t *testing.T) {
+	t.Parallel()
+	// One request in ten fails (throttled, server errors, dropped connections, bodies cut
+	// short) and a third of the pages come back empty with a next link: the Graph client
+	// retries, walk keeps following links, and the store still ends exact.
+	weights := map[string]float64{"429": 1, "500": 1, "503": 1, "504": 1, "reset": 1, "cut": 1}
+	e := newEnv(t, graphsim.Options{Preset: "merger", Users: 2500, EmptyPageRate: 0.3,
+		Model: graphsim.Model{Faults: graphsim.FaultConfig{Rate: 0.1, Weights: weights}}})
+	results := e.sync(t, e.tenants(), Options{})
+	retries := e.clients[store.Source]["cutover"].Stats().Retries +
+		e.clients[store.Target]["cutover"].Stats().Retries
+	if retries == 0 {
+		t.Fatal("no request was retried: the faults did not happen")
+	}
+	want := e.counts(t)
+	for _, role := range []string{store.Source, store.Target} {
+		for res, n := range map[store.Resource]int{store.Users: want[role].Users,
+			store.ManagedDevices: want[role].ManagedDevices, store.EntraDevices: want[role].Devices,
+			store.RegistrationDetails: want[role].Users, store.Domains: want[role].Domains} {
+			if r := results[role+"/"+string(res)]; r.Count != n || r.Items != n {
+				t.Errorf("%s %s = %+v; want %d rows", role, res, r, n)
+			}
+		}
+	}
+}
