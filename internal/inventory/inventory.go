@@ -120,8 +120,8 @@ func New(w Writer) *Service {
 }
 
 // Sync reads every selected resource of every tenant into the store, all listings at once,
-// and returns one result per tenant and resource in a stable order (tenants as given,
-// resources as in store.Resources). A listing that fails does not stop the others. The
+// and returns one result per tenant and resource in a stable order (tenants as given, then
+// resources as in opts.Resources, or store.Resources). A listing that fails does not stop the others. The
 // error is ctx's error when the sync was interrupted, or says how many listings failed.
 func (s *Service) Sync(ctx context.Context, tenants []Tenant, opts Options) ([]Result, error) {
 	if opts.Progress == nil {
