@@ -15,7 +15,7 @@ func TestBatchItemsThrottledOneByOne(t *testing.T) {
 	var reqs []map[string]any
 	for i, id := range f.tenant.userOrder[:20] {
 		reqs = append(reqs, map[string]any{"id": strconv.Itoa(i + 1), "method": "POST",
-			"url": "/users/" + id + "/revokeSignInSessions",
+			"url":     "/users/" + id + "/revokeSignInSessions",
 			"headers": map[string]string{"Content-Type": "application/json"}, "body": map[string]any{}})
 	}
 	r, err := f.send(http.MethodPost, "/$batch", map[string]any{"requests": reqs})
