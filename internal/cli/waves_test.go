@@ -71,8 +71,8 @@ func TestWavesFlow(t *testing.T) {
 	}
 	os.WriteFile(csvFile, []byte("Source\n"+second+"\n"), 0o600)
 	sp.mustRun(t, "", "waves", "assign", "wave-2", "--from-people-csv", csvFile, "--move")
-	code, _, errOut = sp.run(t, "", "waves", "assign", "wave-2", "--filter", "department=Sales")
-	if code != ExitUsage || !strings.Contains(errOut, "unknown field department") {
+	code, _, errOut = sp.run(t, "", "waves", "assign", "wave-2", "--filter", "shoeSize=12")
+	if code != ExitUsage || !strings.Contains(errOut, "unknown field shoeSize") {
 		t.Errorf("unknown filter field: %d %s", code, errOut)
 	}
 
@@ -92,6 +92,26 @@ func TestWavesFlow(t *testing.T) {
 	if !strings.Contains(table, "NAME") || !strings.Contains(table, "2026-06-13 20:00 BST") ||
 		!strings.Contains(errOut, "2 waves;") {
 		t.Errorf("table:\n%s\n%s", table, errOut)
+	}
+
+	// By department, as synced from the source directory: exactly the Sales people move.
+	sp.mustRun(t, "", "waves", "create", "sales", "--start", "2026-06-20T18:00", "--end", "2026-06-22T06:00")
+	out, _ = sp.mustRun(t, "", "waves", "assign", "sales", "--filter", "department=Sales", "--move")
+	listed, _ = sp.mustRun(t, "", "people", "list", "--wave", "sales", "--output", "csv")
+	rows := readCSV(t, listed)[1:]
+	sales := 0
+	for _, tn := range sp.Desc.Tenants {
+		if tn.Role != "source" {
+			continue
+		}
+		for _, p := range pairs {
+			if sourceDepartment(t, sp, tn.ID, p[0]) == "Sales" {
+				sales++
+			}
+		}
+	}
+	if sales == 0 || len(rows) != sales {
+		t.Errorf("assign by department: %q; %d people in the wave, %d Sales people imported", out, len(rows), sales)
 	}
 }
 
@@ -144,4 +164,21 @@ func TestParseWaveTime(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sourceDepartment reads a source user's department from the simulator's true state.
+func sourceDepartment(t *testing.T, sp *simProject, tenantID, upn string) string {
+	t.Helper()
+	resp, err := sp.Sim.HTTPClient().Get(sp.Sim.URL() + "/_sim/tenants/" + tenantID + "/users/" + upn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var u struct {
+		Department string `json:"department"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&u); err != nil {
+		t.Fatal(err)
+	}
+	return u.Department
 }

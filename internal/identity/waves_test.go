@@ -20,7 +20,8 @@ func TestParseFilter(t *testing.T) {
 		{expr: "domain=contoso.com", want: "[{domain contoso.com false}]"},
 		{expr: " UPN = m* , wave!=wave-1 ", want: "[{upn m* false} {wave wave-1 true}]"},
 		{expr: "displayname=Mary Major", want: "[{displayName Mary Major false}]"},
-		{expr: "department=Sales", err: "unknown field department (fields: upn, mail,"},
+		{expr: "Department=Sales", want: "[{department Sales false}]"},
+		{expr: "shoeSize=12", err: "unknown field shoeSize (fields: upn, mail,"},
 		{expr: "upn", err: "want field=value"},
 		{expr: " , ", err: "the filter is empty"},
 	}

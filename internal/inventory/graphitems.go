@@ -18,7 +18,7 @@ import (
 var (
 	userSelect = []string{"id", "userPrincipalName", "displayName", "mail", "mailNickname",
 		"employeeId", "accountEnabled", "onPremisesSyncEnabled", "userType",
-		"signInSessionsValidFromDateTime"}
+		"signInSessionsValidFromDateTime", "department", "jobTitle"}
 	managedDeviceSelect = []string{"id", "userId", "userPrincipalName", "deviceName",
 		"operatingSystem", "osVersion", "managedDeviceOwnerType", "azureADDeviceId",
 		"serialNumber", "deviceEnrollmentType", "managementState", "complianceState",
@@ -55,6 +55,8 @@ type userItem struct {
 	OnPremisesSyncEnabled           *bool  `json:"onPremisesSyncEnabled"`
 	UserType                        string `json:"userType"`
 	SignInSessionsValidFromDateTime string `json:"signInSessionsValidFromDateTime"`
+	Department                      string `json:"department"`
+	JobTitle                        string `json:"jobTitle"`
 	Removed                         *struct {
 		Reason string `json:"reason"`
 	} `json:"@removed"`
@@ -65,7 +67,8 @@ func (u userItem) row() store.User {
 		Mail: u.Mail, MailNickname: u.MailNickname, EmployeeID: u.EmployeeID,
 		AccountEnabled: u.AccountEnabled,
 		OnPremSync:     u.OnPremisesSyncEnabled != nil && *u.OnPremisesSyncEnabled,
-		UserType:       u.UserType, SessionsValidFrom: u.SignInSessionsValidFromDateTime}
+		UserType:       u.UserType, SessionsValidFrom: u.SignInSessionsValidFromDateTime,
+		Department: u.Department, JobTitle: u.JobTitle}
 }
 
 type managedDeviceItem struct {

@@ -46,6 +46,8 @@ type User struct {
 	SessionsValidFrom    string
 	LastSignIn           string
 	LastSuccessfulSignIn string
+	Department           string
+	JobTitle             string
 }
 
 // ManagedDevice is a row of managed_devices (an Intune managed device).
@@ -115,7 +117,7 @@ type table struct {
 var tables = map[Resource]table{
 	Users: {"users", "id", []string{"upn", "display_name", "mail", "mail_nickname",
 		"employee_id", "account_enabled", "on_prem_sync", "user_type", "sessions_valid_from",
-		"last_sign_in", "last_successful_sign_in"}},
+		"last_sign_in", "last_successful_sign_in", "department", "job_title"}},
 	ManagedDevices: {"managed_devices", "id", []string{"user_id", "upn", "device_name",
 		"operating_system", "os_version", "owner_type", "azure_ad_device_id", "serial_number",
 		"enrollment_type", "management_state", "compliance_state", "enrolled_at",
@@ -133,7 +135,8 @@ var tables = map[Resource]table{
 func (u User) values() []any {
 	return []any{u.ID, u.UPN, null(u.DisplayName), null(u.Mail), null(u.MailNickname),
 		null(u.EmployeeID), u.AccountEnabled, u.OnPremSync, null(u.UserType),
-		null(u.SessionsValidFrom), null(u.LastSignIn), null(u.LastSuccessfulSignIn)}
+		null(u.SessionsValidFrom), null(u.LastSignIn), null(u.LastSuccessfulSignIn),
+		null(u.Department), null(u.JobTitle)}
 }
 
 func (d ManagedDevice) values() []any {

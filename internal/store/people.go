@@ -120,6 +120,8 @@ var matchColumns = map[string]string{
 	"displayName": "s.display_name",
 	"employeeId":  "s.employee_id",
 	"userType":    "s.user_type",
+	"department":  "s.department",
+	"jobTitle":    "s.job_title",
 	"domain":      "substr(s.upn, instr(s.upn, '@') + 1)",
 	"target":      "COALESCE(t.upn, p.staging_upn)",
 	"final":       "p.final_upn",
@@ -127,7 +129,8 @@ var matchColumns = map[string]string{
 }
 
 // MatchFields lists the fields a Match may name, for messages.
-var MatchFields = []string{"upn", "mail", "displayName", "employeeId", "userType", "domain",
+var MatchFields = []string{"upn", "mail", "displayName", "employeeId", "userType", "department",
+	"jobTitle", "domain",
 	"target", "final", "wave"}
 
 // PersonView is a person with both accounts as the inventory knows them (Target is the zero
