@@ -19,23 +19,7 @@ import (
 // --describe` does.
 func startDescribedSim(t *testing.T) (*graphsim.Server, string) {
 	t.Helper()
-	s, err := graphsim.New(graphsim.Options{Preset: "small"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	dir := t.TempDir()
-	caFile := filepath.Join(dir, "sim-ca.pem")
-	if err := s.WriteCA(caFile); err != nil {
-		t.Fatal(err)
-	}
-	d, err := s.Describe(dir, caFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, dir, d := startSimDescribed(t, graphsim.Options{Preset: "small"})
 	path := filepath.Join(dir, "sim.json")
 	if err := graphsim.WriteDescription(path, d); err != nil {
 		t.Fatal(err)

@@ -28,23 +28,7 @@ func newSimProject(t *testing.T, opts graphsim.Options, app, extra string) *simP
 	if opts.Preset == "" {
 		opts.Preset = "small"
 	}
-	s, err := graphsim.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	dir := t.TempDir()
-	caFile := filepath.Join(dir, "sim-ca.pem")
-	if err := s.WriteCA(caFile); err != nil {
-		t.Fatal(err)
-	}
-	d, err := s.Describe(dir, caFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, dir, d := startSimDescribed(t, opts)
 	var b strings.Builder
 	b.WriteString("version: 1\ntenants:\n")
 	for _, dt := range d.Tenants {
@@ -62,6 +46,30 @@ func newSimProject(t *testing.T, opts graphsim.Options, app, extra string) *simP
 		t.Fatal(err)
 	}
 	return &simProject{Dir: dir, Sim: s, Desc: d}
+}
+
+// startSimDescribed starts a simulator for the test and writes its CA and app certificates
+// into a temporary folder, as `cutover sim --describe` does; it returns the description.
+func startSimDescribed(t *testing.T, opts graphsim.Options) (*graphsim.Server, string, *graphsim.Description) {
+	t.Helper()
+	s, err := graphsim.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "sim-ca.pem")
+	if err := s.WriteCA(caFile); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.Describe(dir, caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, dir, d
 }
 
 func describedApp(t *testing.T, dt graphsim.DescribedTenant, name string) graphsim.DescribedApp {
