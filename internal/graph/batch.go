@@ -166,16 +166,22 @@ func (b *batchRun) groups(items []*batchItem) []*batchGroup {
 
 // envelopeOutcome is what came back for one envelope.
 type envelopeOutcome struct {
-	items []*batchItem
-	sent  time.Time
-	resp  *Response
-	err   error
-	inner map[string]batchResponse
+	items   []*batchItem
+	charges []charge // the envelope's, merged per bucket
+	resp    *Response
+	err     error
+	inner   map[string]batchResponse
+	// tails is, per bucket, where the envelope's refused units start in the bucket's stream
+	// of sends: Graph admits items until a bucket runs dry and refuses the rest, so the
+	// refused units are the tail of the envelope's share.
+	tails map[*bucket]sendMark
 }
 
 func (b *batchRun) run(ctx context.Context) {
 	c := b.c
-	workers := max(1, c.limits.MaxInFlight)
+	// An envelope carries up to 20 requests: keep about MaxInFlight requests in flight, not
+	// MaxInFlight envelopes. More would only put more items in the way of a 429 at once.
+	workers := max(2, (c.limits.MaxInFlight+MaxBatchItems-1)/MaxBatchItems)
 	results := make(chan envelopeOutcome)
 	inflight := 0
 	for b.left > 0 || inflight > 0 {
@@ -301,7 +307,7 @@ func (b *batchRun) send(ctx context.Context, env []*batchItem) envelopeOutcome {
 		return envelopeOutcome{items: env, err: err}
 	}
 	p.charges = mergeCharges(charges)
-	out := envelopeOutcome{items: env, sent: now}
+	out := envelopeOutcome{items: env, charges: p.charges}
 	out.resp, out.err = c.run(ctx, p, c.attempt)
 	if out.err != nil {
 		return out
@@ -382,6 +388,7 @@ func (b *batchRun) settle(ctx context.Context, o envelopeOutcome) {
 		b.settleEnvelopeError(ctx, o)
 		return
 	}
+	o.tails = refusedTails(o)
 	var retry, dependants []*batchItem
 	for _, it := range o.items {
 		r, ok := o.inner[strconv.Itoa(it.index)]
@@ -437,8 +444,39 @@ func (b *batchRun) settleItem(ctx context.Context, o envelopeOutcome, it *batchI
 	if ge.Date.IsZero() {
 		ge.Date = o.resp.Date
 	}
-	c.noteFailure(ge, h, it.p.charges, it.p.cost.write, o.sent, it.attempts)
+	marks := make([]sendMark, len(it.p.charges))
+	for i, ch := range it.p.charges {
+		m, ok := o.tails[ch.b]
+		if !ok {
+			m = sendMark{pos: -1}
+		}
+		marks[i] = m
+	}
+	c.noteFailure(ge, h, it.p.charges, marks, it.p.cost.write, it.attempts)
 	return b.retryItem(ctx, it, ge)
+}
+
+// refusedTails works out, for each bucket the envelope charged, where its refused (429)
+// items start in the bucket's stream of sends.
+func refusedTails(o envelopeOutcome) map[*bucket]sendMark {
+	refused := map[*bucket]int{}
+	for _, it := range o.items {
+		if r, ok := o.inner[strconv.Itoa(it.index)]; ok && r.Status == http.StatusTooManyRequests {
+			for _, ch := range it.p.charges {
+				refused[ch.b] += ch.n
+			}
+		}
+	}
+	tails := make(map[*bucket]sendMark, len(o.charges))
+	for i, ch := range o.charges {
+		m := sendMark{pos: -1}
+		if i < len(o.resp.marks) {
+			m = o.resp.marks[i]
+			m.pos += int64(ch.n - refused[ch.b])
+		}
+		tails[ch.b] = m
+	}
+	return tails
 }
 
 // retryItem decides whether an item is retried; if not, it finishes the item with ge.
@@ -507,7 +545,8 @@ func (b *batchRun) settleEnvelopeError(ctx context.Context, o envelopeOutcome) {
 
 // requeue puts retried items back, grouped again by their remaining dependencies; a group
 // waits for the latest Retry-After among its items. Dependencies on items that succeeded are
-// dropped.
+// dropped. Retried groups go ahead of the items never sent: they are older, and behind a long
+// queue they would run out of their retry budget before their turn came.
 func (b *batchRun) requeue(items []*batchItem) {
 	if len(items) == 0 {
 		return
@@ -521,14 +560,15 @@ func (b *batchRun) requeue(items []*batchItem) {
 		}
 		it.deps = kept
 	}
-	for _, g := range b.groups(items) {
+	retried := b.groups(items)
+	for _, g := range retried {
 		for _, it := range g.items {
 			if it.retryAt.After(g.notBefore) {
 				g.notBefore = it.retryAt
 			}
 		}
-		b.pending = append(b.pending, g)
 	}
+	b.pending = append(retried, b.pending...)
 }
 
 func firstNonEmpty(vs ...string) string {

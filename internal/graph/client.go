@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,7 +43,8 @@ type Client struct {
 	jitterMu sync.Mutex
 	jitterFn func() float64
 
-	stats counters
+	latency latencyMeter
+	stats   counters
 }
 
 // New builds a client and its credential from cfg. Graph and token requests share one HTTP
@@ -163,6 +165,10 @@ type Response struct {
 	ResourceUnits int
 	// Attempts is how many times the request was sent.
 	Attempts int
+
+	// marks are where the attempt's units went in each charged bucket (a $batch envelope's
+	// items settle against them).
+	marks []sendMark
 }
 
 // Decode decodes the JSON body into v, ignoring unknown properties and annotations. An
@@ -480,17 +486,21 @@ func (c *Client) attempt(ctx context.Context, p *prepared, attempt int) (*Respon
 }
 
 // send makes one HTTP attempt: token, headers, request, and the classification of the answer.
-// On a 429 it pauses the throttled scope for every worker.
+// On a 429 it pauses the throttled scope for every worker. The attempt has its own deadline
+// (attemptTimeout), so that a request Graph never answers is given up and retried instead of
+// holding its worker.
 func (c *Client) send(ctx context.Context, p *prepared, attempt int) (*Response, error) {
 	tok, gen, err := c.tokens.token(ctx)
 	if err != nil {
 		return nil, err
 	}
+	actx, cancel := context.WithTimeout(ctx, c.attemptTimeout())
+	defer cancel()
 	var body io.Reader
 	if p.body != nil {
 		body = bytes.NewReader(p.body)
 	}
-	hreq, err := http.NewRequestWithContext(ctx, p.req.Method, p.url, body)
+	hreq, err := http.NewRequestWithContext(actx, p.req.Method, p.url, body)
 	if err != nil {
 		return nil, &Error{Method: p.req.Method, Path: p.logPath, Code: "invalidRequest",
 			Message: err.Error(), Err: err}
@@ -499,6 +509,10 @@ func (c *Client) send(ctx context.Context, p *prepared, attempt int) (*Response,
 	c.setHeaders(hreq, p, tok, crid)
 
 	sent := c.clock.Now()
+	marks := make([]sendMark, len(p.charges))
+	for i, ch := range p.charges {
+		marks[i] = ch.b.markSend(sent, ch.n)
+	}
 	c.stats.requests.Add(1)
 	resp, err := c.hc.Do(hreq)
 	if err != nil {
@@ -508,6 +522,9 @@ func (c *Client) send(ctx context.Context, p *prepared, attempt int) (*Response,
 		return nil, ge
 	}
 	defer resp.Body.Close()
+	for _, ch := range p.charges {
+		ch.b.answered(c.clock.Now())
+	}
 	raw, rerr := io.ReadAll(resp.Body)
 	if rerr != nil {
 		ge := transportError(rerr)
@@ -516,11 +533,13 @@ func (c *Client) send(ctx context.Context, p *prepared, attempt int) (*Response,
 		c.logAttempt(p, attempt, resp.StatusCode, crid, ge.RequestID, sent, ge)
 		return nil, ge
 	}
+	c.latency.observe(c.clock.Now().Sub(sent))
 	ru, _ := strconv.Atoi(resp.Header.Get("x-ms-resource-unit"))
 	c.stats.ru.Add(int64(ru))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		out := &Response{Status: resp.StatusCode, Header: resp.Header, Body: raw,
-			RequestID: resp.Header.Get("request-id"), ClientRequestID: crid, ResourceUnits: ru}
+			RequestID: resp.Header.Get("request-id"), ClientRequestID: crid, ResourceUnits: ru,
+			marks: marks}
 		out.Date, _ = http.ParseTime(resp.Header.Get("Date"))
 		c.logAttempt(p, attempt, resp.StatusCode, crid, out.RequestID, sent, nil)
 		return out, nil
@@ -530,14 +549,17 @@ func (c *Client) send(ctx context.Context, p *prepared, attempt int) (*Response,
 	if ge.ClientRequestID == "" {
 		ge.ClientRequestID = crid
 	}
-	c.noteFailure(ge, resp.Header, p.charges, p.cost.write, sent, attempt)
+	c.noteFailure(ge, resp.Header, p.charges, marks, p.cost.write, attempt)
 	c.logAttempt(p, attempt, resp.StatusCode, crid, ge.RequestID, sent, ge)
 	return nil, ge
 }
 
-// noteFailure reads Retry-After and, on a 429, pauses the scope it names.
-func (c *Client) noteFailure(ge *Error, h http.Header, charges []charge, write bool, sent time.Time,
-	attempt int) {
+// noteFailure reads Retry-After and, on a 429, pauses the scope it names. marks say where
+// the refused units went in each charged bucket, which lets the bucket measure the rate
+// Graph admitted. A 429 Graph sends for its own load (x-ms-throttle-information
+// CPULimitExceeded) pauses the scope but says nothing about the bucket's ceiling.
+func (c *Client) noteFailure(ge *Error, h http.Header, charges []charge, marks []sendMark,
+	write bool, attempt int) {
 	now := c.clock.Now()
 	if d, ok := retryAfter(h, now, c.retry.MaxRetryAfter, c.scale); ok {
 		ge.RetryAfter = d
@@ -550,9 +572,73 @@ func (c *Client) noteFailure(ge *Error, h http.Header, charges []charge, write b
 	if pause == 0 {
 		pause = c.backoff(attempt)
 	}
-	for _, b := range scopeBuckets(ge.ThrottleScope, charges, write) {
-		b.throttled(now, sent, pause)
+	service := strings.EqualFold(h.Get("x-ms-throttle-information"), serviceLoad)
+	named := scopeBuckets(ge.ThrottleScope, charges, write)
+	for i, ch := range charges {
+		own := !service && slices.Contains(named, ch.b)
+		ch.b.refused(marks[i], ch.n, own)
 	}
+	for _, b := range named {
+		if service {
+			b.pause(now, pause)
+			continue
+		}
+		b.throttledAt(now, markOf(b, charges, marks), pause)
+	}
+}
+
+// serviceLoad is the x-ms-throttle-information of a 429 Graph sends under its own load,
+// below any quota.
+const serviceLoad = "CPULimitExceeded"
+
+// markOf returns the send mark of bucket b among charges.
+func markOf(b *bucket, charges []charge, marks []sendMark) sendMark {
+	for i, ch := range charges {
+		if ch.b == b && i < len(marks) {
+			return marks[i]
+		}
+	}
+	return sendMark{pos: -1}
+}
+
+// attemptTimeout is how long one attempt may wait for its answer: five times the smoothed
+// latency of answered attempts, at least 5 s and at most Retry.AttemptTimeout, in real time
+// at TimeScale 1. Graph's latency varies about log-normally (p99 near 2.6 times the median)
+// and grows when a bucket is busy, which the smoothed mean follows; five times the mean
+// gives up on fewer than one attempt in 10,000 that would still have been answered, while a
+// request that never answers holds its operation back by seconds rather than minutes.
+func (c *Client) attemptTimeout() time.Duration {
+	limit := c.retry.AttemptTimeout
+	floor := min(limit, scaleDuration(5*time.Second, c.scale))
+	if l, ok := c.latency.mean(); ok {
+		return min(limit, max(floor, 5*l))
+	}
+	return limit
+}
+
+// latencyMeter is an exponentially weighted mean of attempt latency.
+type latencyMeter struct {
+	mu  sync.Mutex
+	n   int
+	avg time.Duration
+}
+
+func (m *latencyMeter) observe(d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.n++
+	if m.n == 1 {
+		m.avg = d
+		return
+	}
+	m.avg += (d - m.avg) / 10
+}
+
+// mean returns the smoothed latency once a few attempts were answered.
+func (m *latencyMeter) mean() (time.Duration, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.avg, m.n >= 5
 }
 
 func (c *Client) setHeaders(hreq *http.Request, p *prepared, tok, crid string) {

@@ -134,6 +134,9 @@ type RetryConfig struct {
 	MaxRetryAfter time.Duration
 	// MaxAttempts caps attempts per request; 0 means only the budget limits them.
 	MaxAttempts int
+	// AttemptTimeout caps how long one attempt waits for its answer (default 2 min); below
+	// the cap the client allows five times the latency it observes, at least 5 s.
+	AttemptTimeout time.Duration
 }
 
 func (r RetryConfig) withDefaults() RetryConfig {
@@ -149,6 +152,9 @@ func (r RetryConfig) withDefaults() RetryConfig {
 	if r.MaxRetryAfter <= 0 {
 		r.MaxRetryAfter = 10 * time.Minute
 	}
+	if r.AttemptTimeout <= 0 {
+		r.AttemptTimeout = 2 * time.Minute
+	}
 	return r
 }
 
@@ -158,6 +164,7 @@ func (r RetryConfig) scaled(k float64) RetryConfig {
 	r.BaseDelay = scaleDuration(r.BaseDelay, k)
 	r.MaxDelay = scaleDuration(r.MaxDelay, k)
 	r.MaxRetryAfter = scaleDuration(r.MaxRetryAfter, k)
+	r.AttemptTimeout = scaleDuration(r.AttemptTimeout, k)
 	return r
 }
 
