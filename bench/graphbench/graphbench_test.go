@@ -57,6 +57,22 @@ func TestSmoke(t *testing.T) {
 			t.Errorf("tables lack %q:\n%s", want, out.String())
 		}
 	}
+	if !strings.HasPrefix(rep.Command, "go run ./bench/graphbench -users 150 ") {
+		t.Errorf("command recorded as %q", rep.Command)
+	}
+
+	// -tables reprints the same tables from the saved report without running anything.
+	var again, errAgain bytes.Buffer
+	if code := run(t.Context(), []string{"-tables", path}, &again, &errAgain); code != 0 {
+		t.Fatalf("-tables: exit code %d:\n%s", code, errAgain.String())
+	}
+	if again.String() != out.String() {
+		t.Errorf("-tables printed\n%s\nwant\n%s", again.String(), out.String())
+	}
+	if code := run(t.Context(), []string{"-tables", filepath.Join(t.TempDir(), "none.json")},
+		&again, &errAgain); code != 1 || !strings.Contains(errAgain.String(), "none.json") {
+		t.Errorf("-tables of a missing file: exit code %d, %q", code, errAgain.String())
+	}
 }
 
 func TestIdealTime(t *testing.T) {

@@ -4,7 +4,10 @@
 // workload at a time scale, and then reads the simulator's true state to count lost and
 // duplicated operations. docs/benchmarks.md records its results.
 //
-//	go run ./bench/graphbench -scale 50 -json docs/bench/graphbench.json
+//	go run ./bench/graphbench -json docs/bench/graphbench.json
+//	go run ./bench/graphbench -tables docs/bench/graphbench.json
+//
+// The second form runs nothing: it prints the tables of a saved JSON report again.
 package main
 
 import (
@@ -35,6 +38,8 @@ type options struct {
 	variants             []string
 	contenders           []string
 	jsonPath             string
+	tablesPath           string // print the tables of this saved report and run nothing
+	command              string // how the command was invoked, for the JSON report
 	progress             io.Writer
 }
 
@@ -46,6 +51,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	opts.progress = stderr
+	if opts.tablesPath != "" {
+		rep, err := readJSON(opts.tablesPath)
+		if err != nil {
+			fmt.Fprintln(stderr, "graphbench:", err)
+			return 1
+		}
+		writeTables(stdout, rep)
+		return 0
+	}
+	opts.command = strings.Join(append([]string{"go run ./bench/graphbench"}, args...), " ")
 	rep, err := runPlan(ctx, opts)
 	if err != nil {
 		fmt.Fprintln(stderr, "graphbench:", err)
@@ -78,6 +93,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&variants, "variants", "default,ceiling,noise", "model variants to run")
 	fs.StringVar(&contenders, "contenders", strings.Join(contenderNames, ","), "contenders to run")
 	fs.StringVar(&o.jsonPath, "json", "", "write the raw results as JSON to this file")
+	fs.StringVar(&o.tablesPath, "tables", "", "print the tables of a saved JSON report and run nothing")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

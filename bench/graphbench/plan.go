@@ -162,7 +162,7 @@ func (o options) spec(workload, variant, contender string, scale float64) runSpe
 
 // runPlan runs every spec in turn, each against its own fresh simulator.
 func runPlan(ctx context.Context, o options) (*report, error) {
-	rep := &report{Started: time.Now().UTC(), Machine: machine(), Workloads: o.workloads,
+	rep := &report{Command: o.command, Started: time.Now().UTC(), Machine: machine(), Workloads: o.workloads,
 		Variants: o.variants, Options: planOptions{Users: o.users, Devices: o.devices,
 			SeqUsers: o.seqUsers, SeqDevices: o.seqDevices, MultiUsers: o.multiUsers,
 			Scale: o.scale, CheckScale: o.checkScale, Seed: o.seed}}

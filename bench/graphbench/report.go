@@ -63,6 +63,22 @@ func writeJSON(path string, rep *report) error {
 	return nil
 }
 
+// readJSON reads a report written by writeJSON.
+func readJSON(path string) (*report, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read results: %w", err)
+	}
+	var rep report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return nil, fmt.Errorf("read results: %s: %w", path, err)
+	}
+	if len(rep.Results) == 0 {
+		return nil, fmt.Errorf("read results: %s holds no runs", path)
+	}
+	return &rep, nil
+}
+
 // writeTables prints one Markdown table per workload and variant, the table of W1 over
 // three app registrations, the time-scale check and the targets.
 func writeTables(w io.Writer, rep *report) {
@@ -186,10 +202,15 @@ func writeMultiApp(w io.Writer, rep *report) {
 		fmt.Fprintln(w, "| contender | time (s) | ideal (s) | efficiency | rate (/s) | share of 60/s | sustained (/s) | lost | 429s | max in flight |")
 		fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 		for _, r := range rs {
-			fmt.Fprintf(w, "| %s | %.0f | %.0f | %s | %.1f | %.0f%% | %.1f | %s | %s | %d |\n",
-				r.Contender, r.WallSeconds, r.IdealSeconds, effText(r), r.PostBurstRevokes,
-				100*r.PostBurstRevokes/tenantWriteLimit, r.SustainedRevokes, num(r.Lost),
-				throttleText(r), r.MaxInFlight)
+			// A run that lost revokes did not do the work its rate would claim.
+			rate, share := "—", "—"
+			if r.Lost == 0 {
+				rate = fmt.Sprintf("%.1f", r.PostBurstRevokes)
+				share = fmt.Sprintf("%.0f%%", 100*r.PostBurstRevokes/tenantWriteLimit)
+			}
+			fmt.Fprintf(w, "| %s | %.0f | %.0f | %s | %s | %s | %.1f | %s | %s | %d |\n",
+				r.Contender, r.WallSeconds, r.IdealSeconds, effText(r), rate, share,
+				r.SustainedRevokes, num(r.Lost), throttleText(r), r.MaxInFlight)
 		}
 	}
 }
