@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +8,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+
+	"github.com/cutoverhq/cutover/bench/internal/procinfo"
 )
 
 // machineInfo describes where the benchmark ran.
@@ -23,29 +24,12 @@ type machineInfo struct {
 func machine() machineInfo {
 	m := machineInfo{CPUs: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH,
 		Go: runtime.Version()}
-	m.CPUModel = procField("/proc/cpuinfo", "model name")
+	m.CPUModel = procinfo.Field("/proc/cpuinfo", "model name")
 	var kb int
-	if _, err := fmt.Sscanf(procField("/proc/meminfo", "MemTotal"), "%d", &kb); err == nil {
+	if _, err := fmt.Sscanf(procinfo.Field("/proc/meminfo", "MemTotal"), "%d", &kb); err == nil {
 		m.MemoryGiB = (kb + 1<<19) >> 20
 	}
 	return m
-}
-
-// procField returns the value of the first "name: value" line of a /proc file.
-func procField(path, name string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && strings.TrimSpace(k) == name {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
 }
 
 // writeJSON writes the report to path, creating its directory.

@@ -9,8 +9,9 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"strings"
 	"time"
+
+	"github.com/cutoverhq/cutover/bench/internal/procinfo"
 
 	"github.com/cutoverhq/cutover/internal/graphsim"
 )
@@ -40,20 +41,6 @@ func main() {
 	}
 	fmt.Printf("seed time          %.2f s\n", elapsed.Seconds())
 	fmt.Printf("live heap after GC %.0f MiB\n", float64(ms.HeapAlloc)/(1<<20))
-	fmt.Printf("peak RSS           %s\n", peakRSS())
+	fmt.Printf("peak RSS           %s\n", procinfo.PeakRSS())
 	runtime.KeepAlive(sim)
-}
-
-// peakRSS reads the process's high-water resident set size from /proc (Linux only).
-func peakRSS() string {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return "unknown"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown"
 }

@@ -26,6 +26,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cutoverhq/cutover/bench/internal/procinfo"
+
 	"github.com/cutoverhq/cutover/internal/graph"
 	"github.com/cutoverhq/cutover/internal/graphsim"
 	"github.com/cutoverhq/cutover/internal/inventory"
@@ -309,19 +311,5 @@ func report(results []inventory.Result, wall time.Duration, peakHeap uint64, dbP
 	fmt.Printf("store size         %.0f MiB\n", float64(size)/(1<<20))
 	fmt.Printf("peak heap in use   %.0f MiB\n", float64(peakHeap)/(1<<20))
 	fmt.Printf("live heap after GC %.0f MiB\n", float64(ms.HeapAlloc)/(1<<20))
-	fmt.Printf("peak RSS           %s\n", peakRSS())
-}
-
-// peakRSS reads the process's high-water resident set size from /proc (Linux only).
-func peakRSS() string {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return "unknown"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown"
+	fmt.Printf("peak RSS           %s\n", procinfo.PeakRSS())
 }
