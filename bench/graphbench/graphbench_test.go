@@ -170,3 +170,64 @@ func TestRetryAfterReadsEveryForm(t *testing.T) {
 		}
 	}
 }
+
+// TestSeeds runs a tiny plan over two seeds, then merges two single-seed reports with
+// -tables: both show the spread over seeds, and the detailed tables keep the first seed.
+func TestSeeds(t *testing.T) {
+	dir := t.TempDir()
+	base := []string{"-users", "60", "-devices", "250", "-scale", "200", "-check-scale", "0",
+		"-workloads", "W3", "-variants", "default", "-contenders", "cutover"}
+	runJSON := func(path string, extra ...string) (string, report) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		args := append(append(append([]string{}, base...), extra...), "-json", path)
+		if code := run(t.Context(), args, &out, &errOut); code != 0 {
+			t.Fatalf("exit code %d:\n%s", code, errOut.String())
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep report
+		if err := json.Unmarshal(b, &rep); err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), rep
+	}
+
+	both, rep := runJSON(filepath.Join(dir, "both.json"), "-seeds", "7,8")
+	if len(rep.Results) != 2 || rep.Results[0].Seed != 7 || rep.Results[1].Seed != 8 {
+		t.Fatalf("runs: %+v", rep.Results)
+	}
+	if rep.Options.Seed != 7 || len(rep.Options.Seeds) != 2 {
+		t.Errorf("options record seed %d and seeds %v", rep.Options.Seed, rep.Options.Seeds)
+	}
+	for _, want := range []string{"#### Over seeds", "| W3 | default | cutover | 2 |",
+		"every one of 2 seeds"} {
+		if !strings.Contains(both, want) {
+			t.Errorf("tables lack %q:\n%s", want, both)
+		}
+	}
+	if n := strings.Count(both, "\n| cutover | 250 |"); n != 1 {
+		t.Errorf("the detailed table has %d cutover rows, want the first seed's only:\n%s", n, both)
+	}
+
+	// The same runs as two reports, merged by -tables, give the same tables.
+	runJSON(filepath.Join(dir, "7.json"), "-seeds", "7")
+	runJSON(filepath.Join(dir, "8.json"), "-seeds", "8")
+	var merged, errOut bytes.Buffer
+	files := filepath.Join(dir, "7.json") + "," + filepath.Join(dir, "8.json")
+	if code := run(t.Context(), []string{"-tables", files}, &merged, &errOut); code != 0 {
+		t.Fatalf("-tables: exit code %d:\n%s", code, errOut.String())
+	}
+	if !strings.Contains(merged.String(), "#### Over seeds") ||
+		!strings.Contains(merged.String(), "| W3 | default | cutover | 2 |") {
+		t.Errorf("merged tables lack the spread over seeds:\n%s", merged.String())
+	}
+
+	var bad bytes.Buffer
+	if code := run(t.Context(), []string{"-seeds", "1,x"}, &bad, &bad); code != 2 ||
+		!strings.Contains(bad.String(), `"x" is not a seed`) {
+		t.Errorf("-seeds 1,x: exit code %d, %q", code, bad.String())
+	}
+}

@@ -7,7 +7,8 @@
 //	go run ./bench/graphbench -json docs/bench/graphbench.json
 //	go run ./bench/graphbench -tables docs/bench/graphbench.json
 //
-// The second form runs nothing: it prints the tables of a saved JSON report again.
+// The second form runs nothing: it prints the tables of saved JSON reports again, merging
+// several (for example one per seed) when given a comma-separated list.
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -33,7 +35,7 @@ type options struct {
 	seqUsers, seqDevices int // the sequential loop's smaller sizes
 	multiUsers           int // W1 over three app registrations
 	scale, checkScale    float64
-	seed                 uint64
+	seeds                []uint64 // the first is the seed of the detailed tables
 	workloads            []string
 	variants             []string
 	contenders           []string
@@ -52,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	opts.progress = stderr
 	if opts.tablesPath != "" {
-		rep, err := readJSON(opts.tablesPath)
+		rep, err := readReports(splitList(opts.tablesPath))
 		if err != nil {
 			fmt.Fprintln(stderr, "graphbench:", err)
 			return 1
@@ -80,7 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("graphbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
-	var workloads, variants, contenders string
+	var workloads, variants, contenders, seeds string
 	fs.IntVar(&o.users, "users", 12_000, "users revoked in W1 and W5")
 	fs.IntVar(&o.devices, "devices", 8_000, "devices retired in W3 and W5")
 	fs.IntVar(&o.seqUsers, "seq-users", 600, "users for the sequential loop (it is latency-bound)")
@@ -88,18 +90,26 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.multiUsers, "multi-users", 30_000, "users revoked over three app registrations (W1x3)")
 	fs.Float64Var(&o.scale, "scale", 50, "time scale k: simulated time runs k times faster")
 	fs.Float64Var(&o.checkScale, "check-scale", 25, "second time scale for the fidelity check on W1 (0 skips it)")
-	fs.Uint64Var(&o.seed, "seed", 1, "simulator seed")
+	fs.StringVar(&seeds, "seeds", "1", "simulator seeds: the whole plan runs once per seed")
 	fs.StringVar(&workloads, "workloads", "W1,W3,W5,W1x3", "workloads to run")
 	fs.StringVar(&variants, "variants", "default,ceiling,noise", "model variants to run")
 	fs.StringVar(&contenders, "contenders", strings.Join(contenderNames, ","), "contenders to run")
 	fs.StringVar(&o.jsonPath, "json", "", "write the raw results as JSON to this file")
-	fs.StringVar(&o.tablesPath, "tables", "", "print the tables of a saved JSON report and run nothing")
+	fs.StringVar(&o.tablesPath, "tables", "", "print the tables of saved JSON reports (comma-separated, merged) and run nothing")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	o.workloads = splitList(workloads)
 	o.variants = splitList(variants)
 	o.contenders = splitList(contenders)
+	for _, f := range splitList(seeds) {
+		n, err := strconv.ParseUint(f, 10, 64)
+		if err != nil {
+			fmt.Fprintf(stderr, "graphbench: -seeds: %q is not a seed (use whole numbers: -seeds 1,2,3)\n", f)
+			return o, err
+		}
+		o.seeds = append(o.seeds, n)
+	}
 	if err := o.validate(); err != nil {
 		fmt.Fprintln(stderr, "graphbench:", err)
 		return o, err
@@ -108,6 +118,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 }
 
 func (o options) validate() error {
+	if len(o.seeds) == 0 {
+		return fmt.Errorf("-seeds needs at least one seed")
+	}
 	if o.scale <= 0 || o.checkScale < 0 {
 		return fmt.Errorf("time scales must be positive")
 	}

@@ -97,13 +97,25 @@ type planOptions struct {
 	MultiUsers int     `json:"multiAppUsers"`
 	Scale      float64 `json:"timeScale"`
 	CheckScale float64 `json:"checkTimeScale"`
-	Seed       uint64  `json:"seed"`
+	Seed       uint64  `json:"seed"` // the seed of the detailed tables
+	// Seeds are every seed the report holds runs of, when there is more than one.
+	Seeds []uint64 `json:"seeds,omitempty"`
 }
 
-// plan lists the runs in order: every workload under every variant with every contender,
-// then W1 over three app registrations (from full and from drained buckets), then W1 again
-// at the check scale (PERFORMANCE.md 2.3).
+// plan lists the runs in order, seed after seed: every workload under every variant with
+// every contender, then W1 over three app registrations (from full and from drained
+// buckets), then W1 again at the check scale (PERFORMANCE.md 2.3).
 func plan(o options) []runSpec {
+	var specs []runSpec
+	for _, seed := range o.seeds {
+		specs = append(specs, planSeed(o, seed)...)
+	}
+	return specs
+}
+
+// planSeed is the plan for one seed.
+func planSeed(o options, seed uint64) []runSpec {
+	o.seeds = []uint64{seed}
 	var specs []runSpec
 	for _, w := range o.workloads {
 		if w == "W1x3" {
@@ -141,7 +153,7 @@ func plan(o options) []runSpec {
 
 func (o options) spec(workload, variant, contender string, scale float64) runSpec {
 	s := runSpec{Workload: workload, Variant: variant, Contender: contender, Scale: scale,
-		Seed: o.seed, Apps: 1}
+		Seed: o.seeds[0], Apps: 1}
 	switch workload {
 	case "W1":
 		s.Users = o.users
@@ -165,7 +177,10 @@ func runPlan(ctx context.Context, o options) (*report, error) {
 	rep := &report{Command: o.command, Started: time.Now().UTC(), Machine: machine(), Workloads: o.workloads,
 		Variants: o.variants, Options: planOptions{Users: o.users, Devices: o.devices,
 			SeqUsers: o.seqUsers, SeqDevices: o.seqDevices, MultiUsers: o.multiUsers,
-			Scale: o.scale, CheckScale: o.checkScale, Seed: o.seed}}
+			Scale: o.scale, CheckScale: o.checkScale, Seed: o.seeds[0]}}
+	if len(o.seeds) > 1 {
+		rep.Options.Seeds = o.seeds
+	}
 	specs := plan(o)
 	for i, s := range specs {
 		if err := ctx.Err(); err != nil {
