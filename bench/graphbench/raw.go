@@ -39,16 +39,27 @@ func newRawClient(ctx context.Context, env *runEnv) (*rawClient, error) {
 
 func (rc *rawClient) close() { rc.hc.CloseIdleConnections() }
 
-// warm reads one user with each app's token, which opens the connection.
+// warm reads one user with each app's token, which opens the connection. The model's noise
+// faults can hit these reads too, so each is tried a few times before the run gives up.
 func (rc *rawClient) warm(ctx context.Context, env *runEnv) error {
 	for app := range rc.tokens {
-		a := rc.do(ctx, http.MethodGet, "/users/"+env.warmUser+"?$select=id", app, env.scaled(clientTimeout))
+		var a answer
+		for range warmAttempts {
+			a = rc.do(ctx, http.MethodGet, "/users/"+env.warmUser+"?$select=id", app,
+				env.scaled(clientTimeout))
+			if a.ok() || ctx.Err() != nil {
+				break
+			}
+		}
 		if !a.ok() {
 			return fmt.Errorf("warm up: status %d: %v", a.status, a.err)
 		}
 	}
 	return nil
 }
+
+// warmAttempts bounds the tries of each warm-up read.
+const warmAttempts = 5
 
 // token runs the client-credentials grant against the tenant's token endpoint.
 func (rc *rawClient) token(ctx context.Context, authority string, a appCred) (string, error) {

@@ -65,10 +65,12 @@ type batchItem struct {
 	p        *prepared
 	deps     []int // indexes of prerequisites still unfinished
 	attempts int
-	first    time.Time // first send, for the budget
-	retryAt  time.Time // when a retried item may go again
-	done     bool
-	ok       bool
+	// mayHaveActed records an attempt that reached Graph without a clear answer.
+	mayHaveActed bool
+	first        time.Time // first send, for the budget
+	retryAt      time.Time // when a retried item may go again
+	done         bool
+	ok           bool
 }
 
 // batchGroup is items that must share an envelope, ready from notBefore.
@@ -242,10 +244,19 @@ func (b *batchRun) earliest() time.Time {
 func (b *batchRun) failPending(err error) {
 	for _, g := range b.pending {
 		for _, it := range g.items {
-			b.finish(it, nil, fmt.Errorf("%s %s: %w", it.p.req.Method, it.p.logPath, err))
+			b.finish(it, nil, b.canceledItem(it, err))
 		}
 	}
 	b.pending = nil
+}
+
+// canceledItem is the result of an item the run gives up on because its context ended:
+// ambiguous when an earlier attempt of it may have taken effect.
+func (b *batchRun) canceledItem(it *batchItem, err error) error {
+	if it.mayHaveActed {
+		return canceledInFlight(it.p.req.Method, it.p.logPath, err, it.attempts)
+	}
+	return fmt.Errorf("%s %s: %w", it.p.req.Method, it.p.logPath, err)
 }
 
 func (b *batchRun) finish(it *batchItem, resp *Response, err error) {
@@ -482,6 +493,9 @@ func refusedTails(o envelopeOutcome) map[*bucket]sendMark {
 // retryItem decides whether an item is retried; if not, it finishes the item with ge.
 func (b *batchRun) retryItem(ctx context.Context, it *batchItem, ge *Error) bool {
 	c := b.c
+	if ge.Ambiguous {
+		it.mayHaveActed = true
+	}
 	var wait time.Duration
 	retry := false
 	switch {
@@ -501,9 +515,16 @@ func (b *batchRun) retryItem(ctx context.Context, it *batchItem, ge *Error) bool
 		budget = scaleDuration(it.p.req.Budget, c.scale)
 	}
 	now := c.clock.Now()
-	if !retry || ctx.Err() != nil || now.Add(wait).Sub(it.first) > budget ||
+	if !retry || now.Add(wait).Sub(it.first) > budget ||
 		(c.retry.MaxAttempts > 0 && it.attempts >= c.retry.MaxAttempts) {
+		if it.mayHaveActed {
+			ge.Ambiguous = true
+		}
 		b.finish(it, nil, ge)
+		return false
+	}
+	if ctx.Err() != nil {
+		b.finish(it, nil, b.canceledItem(it, ctx.Err()))
 		return false
 	}
 	c.stats.retries.Add(1)
@@ -528,7 +549,14 @@ func (b *batchRun) settleEnvelopeError(ctx context.Context, o envelopeOutcome) {
 	var ge *Error
 	if !errors.As(o.err, &ge) || ctx.Err() != nil {
 		for _, it := range o.items {
-			b.finish(it, nil, o.err)
+			if IsAmbiguous(o.err) {
+				it.mayHaveActed = true
+			}
+			if ctx.Err() != nil {
+				b.finish(it, nil, b.canceledItem(it, ctx.Err()))
+			} else {
+				b.finish(it, nil, o.err)
+			}
 		}
 		return
 	}

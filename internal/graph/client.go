@@ -399,15 +399,17 @@ func (c *Client) run(ctx context.Context, p *prepared, send sendFunc) (*Response
 	}
 	start := c.clock.Now()
 	renewed := false
+	mayHaveActed := false // an attempt reached Graph and its outcome is unknown
 	for attempt := 1; ; attempt++ {
 		resp, err := send(ctx, p, attempt)
 		if err == nil {
 			resp.Attempts = attempt
 			return resp, nil
 		}
+		mayHaveActed = mayHaveActed || IsAmbiguous(err)
 		var ge *Error
 		if ctx.Err() != nil || !errors.As(err, &ge) {
-			return nil, c.canceled(ctx, p, err)
+			return nil, c.canceled(ctx, p, err, mayHaveActed, attempt)
 		}
 		ge.Attempts = attempt
 		if ge.Status == http.StatusUnauthorized && !renewed {
@@ -428,17 +430,24 @@ func (c *Client) run(ctx context.Context, p *prepared, send sendFunc) (*Response
 		}
 		c.stats.retries.Add(1)
 		if err := c.clock.Sleep(ctx, wait); err != nil {
-			return nil, c.canceled(ctx, p, err)
+			return nil, c.canceled(ctx, p, err, mayHaveActed, attempt)
 		}
 	}
 }
 
-// canceled wraps the context's error so that errors.Is(err, context.Canceled) holds.
-func (c *Client) canceled(ctx context.Context, p *prepared, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("%s %s: %w", p.req.Method, p.logPath, ctx.Err())
+// canceled wraps the context's error so that errors.Is(err, context.Canceled) holds. When an
+// attempt had reached Graph without an answer (cut off by the cancellation itself, or an
+// earlier reset), the request may have taken effect: the error then says so (IsAmbiguous),
+// so that a caller resuming the work reads state before resending.
+func (c *Client) canceled(ctx context.Context, p *prepared, err error, mayHaveActed bool,
+	attempts int) error {
+	if ctx.Err() == nil {
+		return err
 	}
-	return err
+	if mayHaveActed {
+		return canceledInFlight(p.req.Method, p.logPath, ctx.Err(), attempts)
+	}
+	return fmt.Errorf("%s %s: %w", p.req.Method, p.logPath, ctx.Err())
 }
 
 // retryWait decides whether a failed attempt is retried and after how long. A 429 has

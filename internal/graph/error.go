@@ -150,6 +150,15 @@ func responseError(status int, h http.Header, body []byte) *Error {
 	return e
 }
 
+// canceledInFlight is the error of a request whose context ended after it had reached Graph
+// without an answer. It wraps the context's error and is ambiguous; it counts as transient,
+// because cancellation says nothing about whether a later attempt would succeed.
+func canceledInFlight(method, path string, ctxErr error, attempts int) *Error {
+	return &Error{Method: method, Path: path, Code: "canceledInFlight",
+		Message: "canceled while the request was in flight: it may have taken effect",
+		Err:     ctxErr, Transient: true, Ambiguous: true, Attempts: attempts}
+}
+
 // classify decides whether a status is worth another attempt (GRAPH.md section 11), and
 // whether it leaves the outcome unknown.
 func classify(e *Error) {

@@ -353,17 +353,19 @@ func TestSimulatorTokenExpiresMidRun(t *testing.T) {
 func flat(t *testing.T, env *simEnv, c *Client) {
 	t.Helper()
 	returned, sent := time.Now(), c.Stats().Requests
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(400 * time.Millisecond)
 	if c.Stats().Requests != sent {
 		t.Errorf("the client sent requests after the run returned: %d → %d", sent,
 			c.Stats().Requests)
 	}
 	// A request sent just before the return may be logged after it (the simulator logs on
 	// completion, and a $batch logs its items as it runs them), so compare arrival times of
-	// requests, not log positions.
+	// requests, not log positions; and the simulator stamps arrival once it has read the
+	// body, which on a busy machine can lag the send by a few milliseconds.
+	const lag = 100 * time.Millisecond
 	log, _ := env.logSince(0)
 	for _, e := range log {
-		if e.Batch == "" && e.Time.After(returned) {
+		if e.Batch == "" && e.Time.After(returned.Add(lag)) {
 			t.Errorf("request %s %s arrived %v after the run returned", e.Method, e.Path,
 				e.Time.Sub(returned))
 		}
@@ -422,8 +424,11 @@ func TestSimulatorCancelBulkRevokes(t *testing.T) {
 	for i := range workers {
 		select {
 		case err := <-errs:
+			// A revoke cut off on its way is reported as possibly applied; any other Graph
+			// error would mean the cancel was taken for a failure.
 			var ge *Error
-			if !errors.Is(err, context.Canceled) || errors.As(err, &ge) {
+			if !errors.Is(err, context.Canceled) ||
+				errors.As(err, &ge) && (ge.Code != "canceledInFlight" || !ge.Ambiguous) {
 				t.Errorf("worker: %v, want context.Canceled", err)
 			}
 		case <-deadline:
