@@ -3,9 +3,11 @@ package graph
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -160,21 +162,28 @@ func itemsOf[T any](ctx context.Context, p *Pager[T]) func(func(T, error) bool) 
 	}
 }
 
+// createdUsers numbers the users the tests create.
+var createdUsers atomic.Int64
+
 func TestSimulatorCreateUserAndLicences(t *testing.T) {
 	env := sharedSim(t)
 	tgt := env.tenantID(t, "target")
 	c := env.fastClient(t, "target", "cutover")
 	ctx := t.Context()
 
+	// The simulator is shared by the package's tests and by repeated runs (-count), so the
+	// sign-in name is new each time.
+	nick := fmt.Sprintf("ada.lovelace.%d", createdUsers.Add(1))
+	upn := nick + "@fabrikam.onmicrosoft.com"
 	nu, err := c.CreateUser(ctx, NewUser{AccountEnabled: true, DisplayName: "Ada Lovelace",
-		MailNickname: "ada.lovelace", UserPrincipalName: "ada.lovelace@fabrikam.onmicrosoft.com",
+		MailNickname: nick, UserPrincipalName: upn,
 		PasswordProfile: PasswordProfile{Password: "Vq7!mZ2#pL9v-cutover", ForceChangePasswordNextSignIn: true},
 		UsageLocation:   "GB", EmployeeID: "E0042"})
 	if err != nil {
 		t.Fatalf("create user: %v", err)
 	}
 	got := env.object(t, tgt, "users", nu.ID)
-	if got == nil || got["userPrincipalName"] != "ada.lovelace@fabrikam.onmicrosoft.com" ||
+	if got == nil || got["userPrincipalName"] != upn ||
 		got["employeeId"] != "E0042" || got["usageLocation"] != "GB" {
 		t.Fatalf("created user %s in the tenant: %v", nu.ID, got)
 	}
