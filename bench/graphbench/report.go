@@ -325,17 +325,32 @@ func (rep *report) targets() []target {
 			out = append(out, target{fmt.Sprintf("%s: 429s under 1%% of requests, default model, full buckets", c),
 				fmt.Sprintf("at most %.3f%%", 100*worst), worst < 0.01})
 		}
-		for _, r := range rep.select_(func(r *result) bool { return r.Workload == "W1x3" && r.Contender == c }) {
-			share := r.PostBurstRevokes / tenantWriteLimit
-			start := "full"
-			if r.StartLevel != "" {
-				start = r.StartLevel
+		// Over several seeds, the slowest seed of each start level must reach the target.
+		for _, level := range []string{"", "drained"} {
+			runs := rep.select_(func(r *result) bool {
+				return r.Workload == "W1x3" && r.Contender == c && r.StartLevel == level
+			})
+			if len(runs) == 0 {
+				continue
 			}
-			if len(rep.Options.Seeds) > 1 {
-				start += fmt.Sprintf(", seed %d", r.Seed)
+			slowest := runs[0]
+			for _, r := range runs {
+				if r.PostBurstRevokes < slowest.PostBurstRevokes {
+					slowest = r
+				}
+			}
+			start, measured := "full", ""
+			if level != "" {
+				start = level
+			}
+			share := slowest.PostBurstRevokes / tenantWriteLimit
+			measured = fmt.Sprintf("%.1f/s = %.0f%%", slowest.PostBurstRevokes, 100*share)
+			if len(runs) > 1 {
+				start += fmt.Sprintf(", every one of %d seeds", len(runs))
+				measured = "lowest " + measured
 			}
 			out = append(out, target{fmt.Sprintf("%s: three apps reach ≥ 90%% of the tenant write limit (%s)", c, start),
-				fmt.Sprintf("%.1f/s = %.0f%%", r.PostBurstRevokes, 100*share), share >= 0.9})
+				measured, share >= 0.9})
 		}
 	}
 	return out
