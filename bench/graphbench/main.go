@@ -40,7 +40,7 @@ type options struct {
 	variants             []string
 	contenders           []string
 	jsonPath             string
-	tablesPath           string // print the tables of this saved report and run nothing
+	tablesPath           string // print the tables of these saved reports (comma-separated), run nothing
 	command              string // how the command was invoked, for the JSON report
 	progress             io.Writer
 }

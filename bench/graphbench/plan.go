@@ -115,7 +115,6 @@ func plan(o options) []runSpec {
 
 // planSeed is the plan for one seed.
 func planSeed(o options, seed uint64) []runSpec {
-	o.seeds = []uint64{seed}
 	var specs []runSpec
 	for _, w := range o.workloads {
 		if w == "W1x3" {
@@ -148,12 +147,15 @@ func planSeed(o options, seed uint64) []runSpec {
 			}
 		}
 	}
+	for i := range specs {
+		specs[i].Seed = seed
+	}
 	return specs
 }
 
 func (o options) spec(workload, variant, contender string, scale float64) runSpec {
 	s := runSpec{Workload: workload, Variant: variant, Contender: contender, Scale: scale,
-		Seed: o.seeds[0], Apps: 1}
+		Apps: 1}
 	switch workload {
 	case "W1":
 		s.Users = o.users

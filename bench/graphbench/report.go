@@ -109,14 +109,13 @@ func readReports(paths []string) (*report, error) {
 // three app registrations, the time-scale check, the spread over seeds and the targets. The
 // detailed tables show the runs of the report's first seed.
 func writeTables(w io.Writer, rep *report) {
-	seed := rep.Options.Seed
 	for _, wl := range rep.Workloads {
 		if wl == "W1x3" {
 			continue
 		}
 		for _, v := range rep.Variants {
 			rs := rep.select_(func(r *result) bool {
-				return r.Workload == wl && r.Variant == v && !r.Check && r.Seed == seed
+				return r.Workload == wl && r.Variant == v && !r.Check && rep.detailed(r)
 			})
 			if len(rs) > 0 {
 				writeRunTable(w, wl, v, rs)
@@ -128,6 +127,9 @@ func writeTables(w io.Writer, rep *report) {
 	writeSeeds(w, rep)
 	writeTargets(w, rep)
 }
+
+// detailed reports whether r belongs to the detailed tables: the runs of the first seed.
+func (rep *report) detailed(r *result) bool { return r.Seed == rep.Options.Seed }
 
 func (rep *report) select_(keep func(*result) bool) []*result {
 	var out []*result
@@ -214,7 +216,7 @@ const tenantWriteLimit = 60.0
 func writeMultiApp(w io.Writer, rep *report) {
 	for _, level := range []string{"", "drained"} {
 		rs := rep.select_(func(r *result) bool {
-			return r.Workload == "W1x3" && r.StartLevel == level && r.Seed == rep.Options.Seed
+			return r.Workload == "W1x3" && r.StartLevel == level && rep.detailed(r)
 		})
 		if len(rs) == 0 {
 			continue
@@ -247,7 +249,7 @@ func writeMultiApp(w io.Writer, rep *report) {
 }
 
 func writeScaleCheck(w io.Writer, rep *report) {
-	checks := rep.select_(func(r *result) bool { return r.Check && r.Seed == rep.Options.Seed })
+	checks := rep.select_(func(r *result) bool { return r.Check && rep.detailed(r) })
 	if len(checks) == 0 {
 		return
 	}
@@ -269,7 +271,7 @@ func writeScaleCheck(w io.Writer, rep *report) {
 func (rep *report) find(wl, v, c string, check bool) *result {
 	for _, r := range rep.Results {
 		if r.Workload == wl && r.Variant == v && r.Contender == c && r.Check == check &&
-			r.StartLevel == "" && r.Seed == rep.Options.Seed {
+			r.StartLevel == "" && rep.detailed(r) {
 			return r
 		}
 	}
@@ -286,6 +288,7 @@ type target struct {
 // targets evaluates the criteria of the issue for both cutover contenders.
 func (rep *report) targets() []target {
 	var out []target
+	spreads := rep.spreads()
 	for _, c := range []string{cCutover, cCutoverBatch} {
 		for _, v := range []struct {
 			variant string
@@ -294,7 +297,7 @@ func (rep *report) targets() []target {
 			for _, wl := range []string{"W1", "W3", "W5"} {
 				name := fmt.Sprintf("%s: E ≥ %.2f on %s, %s", c, v.min, wl, v.variant)
 				// Over several seeds every seed must reach the target.
-				if sp := rep.spreadOf(wl, v.variant, c, ""); sp != nil && len(sp.effs) > 1 {
+				if sp := spreadOf(spreads, wl, v.variant, c); sp != nil && len(sp.effs) > 1 {
 					out = append(out, target{name + fmt.Sprintf(", every one of %d seeds", len(sp.effs)),
 						fmt.Sprintf("lowest %.3f, median %.3f", sp.effs[0], median(sp.effs)),
 						sp.effs[0] >= v.min})
@@ -339,12 +342,12 @@ func (rep *report) targets() []target {
 					slowest = r
 				}
 			}
-			start, measured := "full", ""
+			start := "full"
 			if level != "" {
 				start = level
 			}
 			share := slowest.PostBurstRevokes / tenantWriteLimit
-			measured = fmt.Sprintf("%.1f/s = %.0f%%", slowest.PostBurstRevokes, 100*share)
+			measured := fmt.Sprintf("%.1f/s = %.0f%%", slowest.PostBurstRevokes, 100*share)
 			if len(runs) > 1 {
 				start += fmt.Sprintf(", every one of %d seeds", len(runs))
 				measured = "lowest " + measured
@@ -409,9 +412,10 @@ func (rep *report) spreads() []*spread {
 	return out
 }
 
-func (rep *report) spreadOf(wl, v, c, level string) *spread {
-	for _, sp := range rep.spreads() {
-		if sp.workload == wl && sp.variant == v && sp.contender == c && sp.level == level {
+// spreadOf finds a configuration from full buckets among spreads.
+func spreadOf(spreads []*spread, wl, v, c string) *spread {
+	for _, sp := range spreads {
+		if sp.workload == wl && sp.variant == v && sp.contender == c && sp.level == "" {
 			return sp
 		}
 	}

@@ -244,19 +244,15 @@ func (b *batchRun) earliest() time.Time {
 func (b *batchRun) failPending(err error) {
 	for _, g := range b.pending {
 		for _, it := range g.items {
-			b.finish(it, nil, b.canceledItem(it, err))
+			b.finish(it, nil, canceledItem(it, err))
 		}
 	}
 	b.pending = nil
 }
 
-// canceledItem is the result of an item the run gives up on because its context ended:
-// ambiguous when an earlier attempt of it may have taken effect.
-func (b *batchRun) canceledItem(it *batchItem, err error) error {
-	if it.mayHaveActed {
-		return canceledInFlight(it.p.req.Method, it.p.logPath, err, it.attempts)
-	}
-	return fmt.Errorf("%s %s: %w", it.p.req.Method, it.p.logPath, err)
+// canceledItem is the result of an item the run gives up on because its context ended.
+func canceledItem(it *batchItem, ctxErr error) error {
+	return canceledError(it.p.req.Method, it.p.logPath, ctxErr, it.mayHaveActed, it.attempts)
 }
 
 func (b *batchRun) finish(it *batchItem, resp *Response, err error) {
@@ -524,7 +520,7 @@ func (b *batchRun) retryItem(ctx context.Context, it *batchItem, ge *Error) bool
 		return false
 	}
 	if ctx.Err() != nil {
-		b.finish(it, nil, b.canceledItem(it, ctx.Err()))
+		b.finish(it, nil, canceledItem(it, ctx.Err()))
 		return false
 	}
 	c.stats.retries.Add(1)
@@ -548,15 +544,14 @@ func (b *batchRun) prerequisiteRetrying(it *batchItem) bool {
 func (b *batchRun) settleEnvelopeError(ctx context.Context, o envelopeOutcome) {
 	var ge *Error
 	if !errors.As(o.err, &ge) || ctx.Err() != nil {
+		ambiguous := IsAmbiguous(o.err)
 		for _, it := range o.items {
-			if IsAmbiguous(o.err) {
-				it.mayHaveActed = true
-			}
+			it.mayHaveActed = it.mayHaveActed || ambiguous
+			err := o.err
 			if ctx.Err() != nil {
-				b.finish(it, nil, b.canceledItem(it, ctx.Err()))
-			} else {
-				b.finish(it, nil, o.err)
+				err = canceledItem(it, ctx.Err())
 			}
+			b.finish(it, nil, err)
 		}
 		return
 	}

@@ -435,19 +435,14 @@ func (c *Client) run(ctx context.Context, p *prepared, send sendFunc) (*Response
 	}
 }
 
-// canceled wraps the context's error so that errors.Is(err, context.Canceled) holds. When an
-// attempt had reached Graph without an answer (cut off by the cancellation itself, or an
-// earlier reset), the request may have taken effect: the error then says so (IsAmbiguous),
-// so that a caller resuming the work reads state before resending.
+// canceled returns err unchanged while ctx is live, and the cancellation error once it is
+// done (see canceledError).
 func (c *Client) canceled(ctx context.Context, p *prepared, err error, mayHaveActed bool,
 	attempts int) error {
 	if ctx.Err() == nil {
 		return err
 	}
-	if mayHaveActed {
-		return canceledInFlight(p.req.Method, p.logPath, ctx.Err(), attempts)
-	}
-	return fmt.Errorf("%s %s: %w", p.req.Method, p.logPath, ctx.Err())
+	return canceledError(p.req.Method, p.logPath, ctx.Err(), mayHaveActed, attempts)
 }
 
 // retryWait decides whether a failed attempt is retried and after how long. A 429 has

@@ -150,10 +150,16 @@ func responseError(status int, h http.Header, body []byte) *Error {
 	return e
 }
 
-// canceledInFlight is the error of a request whose context ended after it had reached Graph
-// without an answer. It wraps the context's error and is ambiguous; it counts as transient,
-// because cancellation says nothing about whether a later attempt would succeed.
-func canceledInFlight(method, path string, ctxErr error, attempts int) *Error {
+// canceledError is the error of a request (or $batch item) given up because its context
+// ended; it wraps the context's error so that errors.Is(err, context.Canceled) holds. When an
+// attempt had reached Graph without an answer (cut off by the cancellation itself, or an
+// earlier reset), the request may have taken effect: the error is then an ambiguous *Error
+// with code canceledInFlight, so that a caller resuming the work reads state before
+// resending. It counts as transient: cancellation says nothing about a later attempt.
+func canceledError(method, path string, ctxErr error, mayHaveActed bool, attempts int) error {
+	if !mayHaveActed {
+		return fmt.Errorf("%s %s: %w", method, path, ctxErr)
+	}
 	return &Error{Method: method, Path: path, Code: "canceledInFlight",
 		Message: "canceled while the request was in flight: it may have taken effect",
 		Err:     ctxErr, Transient: true, Ambiguous: true, Attempts: attempts}
